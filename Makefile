@@ -1,0 +1,52 @@
+# skytally: `make help` lists the targets. Every target sets up what it needs.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-12)
+
+.DEFAULT_GOAL := help
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check "uv==0.13.8"
+	@$(BIN)/uv pip sync -q --python $(BIN)/python requirements.lock
+	@$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	@rm -f $(VENV)/.installed-*; touch $@
+	@echo "installed skytally and its locked dependencies into $(VENV)"
+
+install: $(STAMP) ## Create .venv and install the locked dependencies and skytally
+
+demo: $(STAMP) ## Run the service on an embedded broker, fed with sample reports (Ctrl-C stops)
+	$(BIN)/skytally demo
+
+demo-once: $(STAMP) ## Same, but exit after the sample feed is processed
+	$(BIN)/skytally demo --once
+
+system-deps: ## Install the Debian packages the tests use (Alertmanager, Prometheus, Chromium)
+	@bash scripts/system-deps.sh
+
+test: $(STAMP) system-deps ## Set everything up and run the whole test suite
+	@if command -v java >/dev/null 2>&1; then $(BIN)/python -m tests.support.kafka_jars; else echo "no java: integration tests use the embedded Tansu broker"; fi
+	$(BIN)/pytest -q
+
+lint: $(STAMP) ## ruff and mypy
+	$(BIN)/ruff check service tests
+	$(BIN)/mypy
+
+bench: $(STAMP) ## Run the benchmarks under tests/bench (not part of `make test`)
+	$(BIN)/python tests/bench/bench_extract.py
+
+lock: ## Re-pin requirements.lock from pyproject.toml
+	$(BIN)/uv pip compile -q pyproject.toml --extra test -o requirements.lock
+
+schemas: $(STAMP) ## Regenerate schemas/ from the message models
+	$(BIN)/skytally schemas
+
+clean: ## Remove the virtualenv and local state
+	rm -rf $(VENV) skytally-data .pytest_cache
+
+.PHONY: help install demo demo-once system-deps test lint bench lock schemas clean

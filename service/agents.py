@@ -1,0 +1,112 @@
+"""The agents: thin ``async for`` loops that decode, call pure functions, send and count."""
+
+from __future__ import annotations
+
+import base64
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from service import pipeline
+from service.aggregate import RegionUpdate
+from service.app import (
+    alerts_table,
+    app,
+    buckets_table,
+    runtime,
+    statements_table,
+    topics,
+)
+from service.errors import InputError
+from service.models import DeadLetter
+
+log = structlog.get_logger("skytally.agents")
+
+
+def _message_time(timestamp: float | None) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC) if timestamp else datetime.now(UTC)
+
+
+async def send_dead_letter(err: InputError, message: Any, raw: bytes | None) -> None:
+    """Publish a bad message with its reason and original bytes; count it; keep going."""
+    original = raw or b""
+    record = DeadLetter(
+        reason=err.reason,
+        error=str(err),
+        stage=err.stage,
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        timestamp=_message_time(message.timestamp),
+        original_b64=base64.b64encode(original).decode("ascii"),
+        original_size=len(original),
+        received_at=datetime.now(UTC),
+    )
+    runtime.metrics.dead_letters.labels(reason=err.reason, stage=err.stage).inc()
+    log.warning(
+        "dead_letter", reason=err.reason, stage=err.stage, error=str(err)[:300],
+        topic=message.topic, partition=message.partition, offset=message.offset,
+    )
+    await topics.dead_letter.send(
+        key=f"{message.topic}:{message.partition}:{message.offset}".encode(),
+        value=record.model_dump(mode="json"),
+    )
+
+
+@app.agent(topics.reports)
+async def extract_reports(stream: Any) -> None:
+    """Stage 1: raw report -> extraction result on the interceptions topic (or dead letter)."""
+    async for event in stream.events():
+        message = event.message
+        raw = event.value
+        metrics = runtime.metrics
+        metrics.reports_consumed.inc()
+        metrics.last_report_timestamp.set(time.time())
+        runtime.extra["last_report_at"] = datetime.now(UTC)
+        try:
+            started = time.perf_counter()
+            result = pipeline.read_message(
+                raw, max_bytes=runtime.settings.max_report_bytes,
+                message_time=_message_time(message.timestamp),
+            )
+            metrics.extraction_seconds.observe(time.perf_counter() - started)
+        except InputError as err:
+            await send_dead_letter(err, message, raw)
+            continue
+        metrics.reports_extracted.inc()
+        log.info(
+            "report_extracted", report_id=result.id, regions=len(result.interceptions),
+            claimed_total=result.claimed_total, fingerprint=result.fingerprint,
+        )
+        await topics.interceptions.send(
+            key=(result.fingerprint or result.id).encode(), value=result.model_dump(mode="json")
+        )
+
+
+@app.agent(topics.interceptions)
+async def merge_statements(stream: Any) -> None:
+    """Stage 2: max-merge each statement across outlets; forward per-region figures."""
+    async for value in stream:
+        updates = pipeline.merge_result(statements_table, value)
+        if updates is None:
+            runtime.metrics.reports_duplicate.inc()
+            continue
+        for update in updates:
+            await topics.region_updates.send(key=update.code.encode(), value=update.to_dict())
+
+
+@app.agent(topics.region_updates)
+async def count_regions(stream: Any) -> None:
+    """Stage 3: fold figures into hourly buckets; publish window counts and alerts."""
+    async for event in stream.events():
+        update = RegionUpdate.from_dict(event.value)
+        outcome = pipeline.apply_region_update(
+            buckets_table, alerts_table, runtime, update, partition=event.message.partition
+        )
+        for count in outcome.counts:
+            await topics.region_counts.send(key=count.key.encode(), value=count.value)
+        for alert in outcome.alerts:
+            await topics.alerts.send(key=alert.alert_id.encode(), value=alert.model_dump(mode="json"))
+            pipeline.note_alert(runtime, alert)

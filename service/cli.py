@@ -1,0 +1,141 @@
+"""The ``skytally`` command: faust's CLI (``worker`` and friends) plus skytally's commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from faust.cli import argument, option
+
+from service import agents as _agents  # noqa: F401 - registers the agents
+from service import web as _web  # noqa: F401 - registers the web views
+from service.app import app, runtime
+from service.errors import SkytallyError
+
+
+def _fail(message: str) -> None:
+    print(f"skytally: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _parse_date(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).date()
+    except ValueError:
+        _fail(f"--published {value!r} is not an ISO date such as 2025-11-12")
+    return None
+
+
+@app.command(
+    argument("file", required=False, default="-"),
+    option("--published", default=None, help="Publication date (ISO) for plain mode."),
+    option("--jsonl", is_flag=True, default=False,
+           help='Read lines {"id","text","published","language"}; write one result per line.'),
+)
+async def extract(self: Any, file: str, published: str | None, jsonl: bool) -> None:
+    """Extract interceptions from report text offline (no broker)."""
+    from service.extract import extract_report
+
+    stream = sys.stdin if file == "-" else None
+    if stream is None and not Path(file).exists():
+        _fail(f"{file}: no such file")
+    with (stream or Path(file).open(encoding="utf-8")) as fh:
+        if not jsonl:
+            text = fh.read()
+            result = extract_report(text, report_id="stdin" if file == "-" else Path(file).name,
+                                    published=_parse_date(published))
+            print(result.model_dump_json(indent=2))
+            return
+        out = sys.stdout
+        for line_no, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                text = item["text"]
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                _fail(f"line {line_no}: expected a JSON object with 'text' ({exc})")
+            pub = item.get("published") or item.get("published_at")
+            result = extract_report(
+                str(text), report_id=str(item.get("id", line_no)),
+                published=_parse_date(pub), language=item.get("language"),
+            )
+            out.write(result.model_dump_json() + "\n")
+
+
+@app.command(
+    argument("file"),
+    option("--rate", type=float, default=0.0, help="Messages per second (0: as fast as possible)."),
+    option("--topic", default=None, help="Target topic (default: the reports topic)."),
+)
+async def replay(self: Any, file: str, rate: float, topic: str | None) -> None:
+    """Produce a JSONL report file to the input topic, with a progress bar."""
+    from rich.progress import Progress
+
+    from service.feed import produce_feed, read_feed
+
+    try:
+        payloads = list(read_feed(Path(file)))
+    except SkytallyError as exc:
+        _fail(str(exc))
+    settings = runtime.settings
+    target = topic or settings.topic_reports
+    with Progress() as progress:
+        task = progress.add_task(f"replay -> {target}", total=len(payloads))
+        sent = await produce_feed(
+            settings.kafka_bootstrap, target, payloads, rate=rate,
+            on_sent=lambda n: progress.update(task, completed=n),
+        )
+    print(f"sent {sent} messages to {target} at {settings.kafka_bootstrap}")
+
+
+@app.command(
+    option("--out", default="schemas", help="Directory to write the JSON Schemas into."),
+)
+async def schemas(self: Any, out: str) -> None:
+    """Write the JSON Schema of every topic's message into schemas/."""
+    from service.schemas import write_schemas
+
+    for path in write_schemas(Path(out)):
+        print(path)
+
+
+@app.command(
+    option("--once", is_flag=True, default=False,
+           help="Exit 0 once every fed report is processed, after printing the final tables."),
+    option("--feed", default=None, help="Feed file (JSONL or a plain text report)."),
+    option("--rate", type=float, default=4.0, help="Reports per second fed (0: all at once)."),
+)
+async def demo(self: Any, once: bool, feed: str | None, rate: float) -> None:
+    """Embedded broker + worker + sample reports: counts and alerts as they happen."""
+    from service.demo import run_demo
+
+    try:
+        code = await run_demo(runtime.settings, once=once, feed=Path(feed) if feed else None, rate=rate)
+    except SkytallyError as exc:
+        _fail(str(exc))
+    raise SystemExit(code)
+
+
+@app.command(argument("gold"))
+async def evaluate(self: Any, gold: str) -> None:
+    """Score extraction against a gold JSONL file (dev corpus format), by language."""
+    from service.extract.evaluate import run_evaluation
+
+    if not Path(gold).exists():
+        _fail(f"{gold}: no such file")
+    print(run_evaluation(Path(gold)))
+
+
+def main() -> None:
+    """Console script entry point."""
+    app.main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Raw message bytes to a validated :class:`~service.models.ReportIn`, or an InputError.
+
+Pure and total: every possible ``bytes`` value either decodes or raises ``InputError`` with
+a reason code that the dead-letter record and the ``skytally_dead_letters_total`` metric carry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+
+from service.errors import InputError
+from service.models import ReportIn
+
+#: JSON nested deeper than this is refused before parsing (json recursion is not bounded).
+MAX_JSON_DEPTH = 32
+
+# Control characters other than tab, newline and carriage return mean binary, not text.
+_CONTROL = frozenset(range(32)) - {9, 10, 13}
+
+
+def content_id(text: str) -> str:
+    """A stable id for a report without one: a hash of its text."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _check_depth(body: str) -> None:
+    depth = 0
+    in_string = False
+    escaped = False
+    for ch in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise InputError(
+                    "invalid_schema", f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+                )
+        elif ch in "]}":
+            depth -= 1
+
+
+def _looks_binary(body: str) -> bool:
+    sample = body[:4096]
+    bad = sum(1 for ch in sample if ord(ch) in _CONTROL)
+    return bad > 0
+
+
+def decode_report(
+    raw: bytes | None, *, max_bytes: int, message_time: datetime | None = None
+) -> ReportIn:
+    """Decode one message value; raise InputError saying which rule the message broke."""
+    if raw is None or len(raw) == 0:
+        raise InputError("empty", "message value is empty")
+    if len(raw) > max_bytes:
+        raise InputError(
+            "too_large",
+            f"message is {len(raw)} bytes; the limit is {max_bytes} (SKYTALLY_MAX_REPORT_BYTES)",
+        )
+    try:
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError("not_utf8", f"message is not valid UTF-8: {exc}") from exc
+    if _looks_binary(body):
+        raise InputError("binary", "message contains control characters: binary, not text")
+    stripped = body.lstrip()
+    if stripped.startswith(("{", "[")):
+        report = _decode_json(stripped)
+    else:
+        report = ReportIn(text=body)
+    if not report.text.strip():
+        raise InputError("empty_text", "report text is empty", stage="validate")
+    if report.id is None:
+        report.id = content_id(report.text)
+    if report.published_at is None and message_time is not None:
+        report.published_at = message_time
+    if report.published_at is not None and report.published_at.tzinfo is None:
+        report.published_at = report.published_at.replace(tzinfo=UTC)
+    return report
+
+
+def _decode_json(body: str) -> ReportIn:
+    _check_depth(body)
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise InputError("not_json", f"message starts like JSON but does not parse: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InputError(
+            "invalid_schema", f"JSON message must be an object, got {type(data).__name__}"
+        )
+    try:
+        return ReportIn.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+            for err in exc.errors()[:5]
+        )
+        raise InputError("invalid_schema", f"report does not match the schema: {problems}") from exc

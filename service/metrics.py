@@ -1,0 +1,87 @@
+"""Every domain metric skytally exports, built against a registry passed in.
+
+Tests build :class:`Metrics` on a fresh ``CollectorRegistry``; the worker builds it on the
+registry that ``/metrics`` serves (together with faust's own Prometheus sensor).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+#: Extraction is sub-millisecond; the buckets resolve that range and flag slow texts.
+EXTRACTION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0)
+
+
+class Metrics:
+    """The domain metrics (names carry unit and ``_total`` suffixes)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.reports_consumed = Counter(
+            "skytally_reports_consumed_total",
+            "Messages read from the reports topic.",
+            registry=registry,
+        )
+        self.reports_extracted = Counter(
+            "skytally_reports_extracted_total",
+            "Reports turned into an extraction result.",
+            registry=registry,
+        )
+        self.reports_duplicate = Counter(
+            "skytally_reports_duplicate_total",
+            "Reports whose statement was already counted (republication or redelivery).",
+            registry=registry,
+        )
+        self.dead_letters = Counter(
+            "skytally_dead_letters_total",
+            "Messages sent to the dead-letter topic, by reason and stage.",
+            ["reason", "stage"],
+            registry=registry,
+        )
+        self.interceptions = Counter(
+            "skytally_interceptions_total",
+            "Interceptions counted (after deduplication), by region.",
+            ["region", "code"],
+            registry=registry,
+        )
+        self.window_count = Gauge(
+            "skytally_region_window_count",
+            "Current count of a region in its latest window.",
+            ["window", "region", "code"],
+            registry=registry,
+        )
+        self.alerts = Counter(
+            "skytally_alerts_total",
+            "Alert events emitted, by severity and status.",
+            ["severity", "status"],
+            registry=registry,
+        )
+        self.alerts_active = Gauge(
+            "skytally_alerts_active",
+            "Alerts currently firing, by severity.",
+            ["severity"],
+            registry=registry,
+        )
+        self.alert_delivery_failures = Counter(
+            "skytally_alert_delivery_failures_total",
+            "Failed alert deliveries, by target.",
+            ["target"],
+            registry=registry,
+        )
+        self.late_statements = Counter(
+            "skytally_late_statements_total",
+            "Statements whose window had already closed (beyond the grace period).",
+            ["window"],
+            registry=registry,
+        )
+        self.extraction_seconds = Histogram(
+            "skytally_extraction_seconds",
+            "Time to extract one report.",
+            buckets=EXTRACTION_BUCKETS,
+            registry=registry,
+        )
+        self.last_report_timestamp = Gauge(
+            "skytally_last_report_timestamp_seconds",
+            "Unix time when the last report was consumed.",
+            registry=registry,
+        )

@@ -1,0 +1,99 @@
+"""The one reader of the environment: every setting is a ``SKYTALLY_*`` variable.
+
+Each field's description names its variable; the README lists them all.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """skytally configuration (environment variables with prefix ``SKYTALLY_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="SKYTALLY_", extra="ignore")
+
+    # --- Kafka -------------------------------------------------------------------------------
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:9092", description="SKYTALLY_KAFKA_BOOTSTRAP: host:port[,host:port]"
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="SKYTALLY_KAFKA_SECURITY_PROTOCOL"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        default=None, description="SKYTALLY_KAFKA_SASL_MECHANISM"
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="SKYTALLY_KAFKA_SASL_USERNAME")
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, description="SKYTALLY_KAFKA_SASL_PASSWORD (never logged)"
+    )
+    kafka_ssl_cafile: Path | None = Field(default=None, description="SKYTALLY_KAFKA_SSL_CAFILE")
+    kafka_ssl_certfile: Path | None = Field(default=None, description="SKYTALLY_KAFKA_SSL_CERTFILE")
+    kafka_ssl_keyfile: Path | None = Field(default=None, description="SKYTALLY_KAFKA_SSL_KEYFILE")
+    session_timeout_s: float = Field(
+        default=10.0, gt=0, description="SKYTALLY_SESSION_TIMEOUT_S: consumer group session timeout"
+    )
+    heartbeat_interval_s: float = Field(
+        default=1.0, gt=0, description="SKYTALLY_HEARTBEAT_INTERVAL_S"
+    )
+    partitions: int = Field(default=4, ge=1, description="SKYTALLY_PARTITIONS: topic partitions")
+    replication_factor: int = Field(default=1, ge=1, description="SKYTALLY_REPLICATION_FACTOR")
+
+    # --- Topics ------------------------------------------------------------------------------
+    topic_reports: str = Field(default="skytally.reports", description="SKYTALLY_TOPIC_REPORTS")
+    topic_interceptions: str = Field(
+        default="skytally.interceptions", description="SKYTALLY_TOPIC_INTERCEPTIONS"
+    )
+    topic_region_counts: str = Field(
+        default="skytally.region-counts", description="SKYTALLY_TOPIC_REGION_COUNTS"
+    )
+    topic_alerts: str = Field(default="skytally.alerts", description="SKYTALLY_TOPIC_ALERTS")
+    topic_dead_letter: str = Field(
+        default="skytally.dead-letter", description="SKYTALLY_TOPIC_DEAD_LETTER"
+    )
+    topic_region_updates: str = Field(
+        default="skytally.region-updates",
+        description="SKYTALLY_TOPIC_REGION_UPDATES: internal, statement figures keyed by region",
+    )
+
+    # --- Worker ------------------------------------------------------------------------------
+    app_id: str = Field(default="skytally", description="SKYTALLY_APP_ID: consumer group / app id")
+    store: str = Field(
+        default="memory://", description="SKYTALLY_STORE: memory:// or rocksdb:// (production)"
+    )
+    data_dir: Path = Field(
+        default=Path("./skytally-data"), description="SKYTALLY_DATA_DIR: table state directory"
+    )
+    web_host: str = Field(default="127.0.0.1", description="SKYTALLY_WEB_HOST: bind address")
+    web_port: int = Field(default=6066, ge=0, le=65535, description="SKYTALLY_WEB_PORT")
+    max_report_bytes: int = Field(
+        default=256 * 1024, gt=0, description="SKYTALLY_MAX_REPORT_BYTES: larger reports are dead-lettered"
+    )
+    log_level: str = Field(default="info", description="SKYTALLY_LOG_LEVEL")
+
+    # --- Windows and alerts ------------------------------------------------------------------
+    windows: str = Field(
+        default="1h,24h",
+        description="SKYTALLY_WINDOWS: comma list of windows; 'Nh' tumbling, 'Nh/Mh' hopping (size/step)",
+    )
+    grace_hours: float = Field(
+        default=24.0, ge=0, description="SKYTALLY_GRACE_HOURS: how late a statement may arrive"
+    )
+    rules: Path | None = Field(
+        default=None, description="SKYTALLY_RULES: alert rules TOML file; built-in defaults when unset"
+    )
+    runbook_base_url: str = Field(
+        default="https://github.com/skytally/skytally/blob/main/deploy/runbook.md",
+        description="SKYTALLY_RUNBOOK_BASE_URL: link put into every alert",
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,65 @@
+"""Web endpoints on the faust web server: metrics, health, the read API (all read-only)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from faust import web
+from faust.sensors.prometheus import setup_prometheus_sensors
+
+from service import query
+from service.app import alerts_table, app, buckets_table, runtime
+
+# faust's own sensor (consumer/producer/table metrics) and our domain metrics on one registry.
+setup_prometheus_sensors(app, pattern="/metrics", registry=runtime.registry, name_prefix="faust")
+
+
+def _agents_healthy() -> tuple[bool, list[str]]:
+    crashed = []
+    for name, agent in app.agents.items():
+        for actor in getattr(agent, "_actors", []):
+            if getattr(actor, "crash_reason", None) is not None:
+                crashed.append(name)
+    return not crashed, crashed
+
+
+@app.page("/healthz")
+async def healthz(self: web.View, request: web.Request) -> web.Response:
+    """200 while every agent runs; 503 naming the crashed agents otherwise."""
+    ok, crashed = _agents_healthy()
+    last = runtime.extra.get("last_report_at")
+    body = {
+        "status": "ok" if ok else "degraded",
+        "crashed_agents": crashed,
+        "last_report_at": last.isoformat() if last else None,
+    }
+    return self.json(body, status=200 if ok else 503)
+
+
+@app.page("/api/regions")
+async def api_regions(self: web.View, request: web.Request) -> web.Response:
+    """Current per-region window counts (``?closed=1`` includes closed windows)."""
+    include_closed = request.query.get("closed", "") in ("1", "true", "yes")
+    data = query.region_windows(
+        list(buckets_table.items()), runtime.windows,
+        grace=timedelta(hours=runtime.settings.grace_hours), include_closed=include_closed,
+    )
+    window = request.query.get("window")
+    if window:
+        data["windows"] = {k: v for k, v in data["windows"].items() if k == window}
+    return self.json(data)
+
+
+@app.page("/api/alerts")
+async def api_alerts(self: web.View, request: web.Request) -> web.Response:
+    """Active alerts (from the alert-state table) and the recent alert events."""
+    active: list[dict[str, Any]] = []
+    for value in alerts_table.values():
+        last = (value or {}).get("last")
+        if last and last.get("status") != "resolved":
+            active.append(last)
+    active.sort(key=lambda a: (a["severity"] != "critical", -a["count"]))
+    recent = [a.model_dump(mode="json") for a in runtime.extra.get("recent_alerts", [])][-50:]
+    return self.json({"active": active, "recent": recent[::-1],
+                      "generated_at": datetime.now(UTC).isoformat()})

@@ -1,0 +1,85 @@
+"""Bad input is refused with a reason; good input becomes a report."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from service.decode import MAX_JSON_DEPTH, content_id, decode_report
+from service.errors import InputError
+
+LIMIT = 1024
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"", "empty"),
+        (None, "empty"),
+        (b"x" * (LIMIT + 1), "too_large"),
+        (b"\xff\xfe\xfa not utf-8", "not_utf8"),
+        (b"\x00\x01\x02binary\x00", "binary"),
+        (b'{"text": "unterminated', "not_json"),
+        (b"[1, 2, 3]", "invalid_schema"),
+        (b'{"source": "no text"}', "invalid_schema"),
+        (b'{"text": 42}', "invalid_schema"),
+        (b'{"text": "   "}', "empty_text"),
+        (b"   \n  ", "empty_text"),
+        (b"[" * (MAX_JSON_DEPTH + 5) + b"]" * (MAX_JSON_DEPTH + 5), "invalid_schema"),
+    ],
+)
+def test_bad_input_gets_a_reason(raw: bytes | None, reason: str) -> None:
+    """Each kind of bad message raises InputError with its machine-readable reason."""
+    with pytest.raises(InputError) as info:
+        decode_report(raw, max_bytes=LIMIT, message_time=NOW)
+    assert reason == info.value.reason
+    assert str(info.value)
+
+
+def test_plain_text_body_is_a_report() -> None:
+    """A plain UTF-8 body is the report text; id is a content hash, time the message time."""
+    report = decode_report(
+        "Над Курской областью сбит беспилотник.".encode(), max_bytes=LIMIT, message_time=NOW
+    )
+    assert "Над Курской областью сбит беспилотник." == report.text
+    assert content_id(report.text) == report.id
+    assert NOW == report.published_at
+
+
+def test_json_report_keeps_its_fields() -> None:
+    """A JSON report keeps id, source, url, language and its own published_at."""
+    body = {
+        "id": "r1",
+        "source": "mod",
+        "url": "https://example.org/1",
+        "language": "en",
+        "published_at": "2026-11-19T22:00:00+03:00",
+        "text": "Two drones were downed.",
+    }
+    report = decode_report(json.dumps(body).encode(), max_bytes=LIMIT, message_time=NOW)
+    assert ("r1", "mod", "en") == (report.id, report.source, report.language)
+    assert datetime(2026, 11, 19, 19, 0, tzinfo=UTC) == report.published_at
+
+
+def test_naive_published_at_is_taken_as_utc() -> None:
+    """A published_at without offset is read as UTC rather than refused."""
+    body = {"text": "One drone was shot down.", "published_at": "2026-11-19T22:00:00"}
+    report = decode_report(json.dumps(body).encode(), max_bytes=LIMIT, message_time=NOW)
+    assert UTC == report.published_at.tzinfo
+
+
+@given(st.binary(max_size=2048))
+def test_any_bytes_decode_or_raise_input_error(raw: bytes) -> None:
+    """No byte string makes the decoder raise anything but InputError."""
+    try:
+        report = decode_report(raw, max_bytes=LIMIT, message_time=NOW)
+    except InputError as err:
+        assert err.reason
+    else:
+        assert report.text.strip()
+        assert report.id
