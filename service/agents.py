@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
+from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,7 +64,9 @@ async def extract_reports(stream: Any) -> None:
         raw = event.value
         metrics = runtime.metrics
         metrics.reports_consumed.inc()
-        metrics.last_report_timestamp.set(time.time())
+        now = time.time()
+        metrics.last_report_timestamp.set(now)
+        runtime.extra.setdefault("consumed_at", deque(maxlen=100_000)).append(now)
         runtime.extra["last_report_at"] = datetime.now(UTC)
         try:
             started = time.perf_counter()

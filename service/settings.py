@@ -78,7 +78,7 @@ class Settings(BaseSettings):
 
     # --- Windows and alerts ------------------------------------------------------------------
     windows: str = Field(
-        default="1h,24h",
+        default="1h,24h,night",
         description="SKYTALLY_WINDOWS: comma list of windows; 'Nh' tumbling, 'Nh/Mh' hopping (size/step)",
     )
     grace_hours: float = Field(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from typing import Any
 
 from faust import web
@@ -63,3 +66,34 @@ async def api_alerts(self: web.View, request: web.Request) -> web.Response:
     recent = [a.model_dump(mode="json") for a in runtime.extra.get("recent_alerts", [])][-50:]
     return self.json({"active": active, "recent": recent[::-1],
                       "generated_at": datetime.now(UTC).isoformat()})
+
+
+_DASHBOARD = (resources.files("service") / "data" / "dashboard.html").read_text(encoding="utf-8")
+
+
+@app.page("/")
+async def dashboard(self: web.View, request: web.Request) -> web.Response:
+    """The live dashboard page: counts per region and window, alerts, stream health."""
+    return self.html(_DASHBOARD)
+
+
+@app.page("/api/stats")
+async def api_stats(self: web.View, request: web.Request) -> web.Response:
+    """Stream health for the dashboard: last report, reports/min, totals, dead letters."""
+    ok, crashed = _agents_healthy()
+    reg = runtime.registry
+    seen: deque[float] = runtime.extra.setdefault("consumed_at", deque(maxlen=100_000))
+    cutoff = time.time() - 60
+    dead = sum(
+        s.value for m in reg.collect() if m.name == "skytally_dead_letters"
+        for s in m.samples if s.name == "skytally_dead_letters_total"
+    )
+    last = runtime.extra.get("last_report_at")
+    return self.json({
+        "status": "ok" if ok else "degraded",
+        "crashed_agents": crashed,
+        "last_report_at": last.isoformat() if last else None,
+        "reports_per_minute": float(sum(1 for t in seen if t >= cutoff)),
+        "reports_consumed": int(reg.get_sample_value("skytally_reports_consumed_total") or 0),
+        "dead_letters": int(dead),
+    })

@@ -2,7 +2,7 @@
 
 ``broker``        session: the broker chosen by SKYTALLY_TEST_BROKER (kafka|tansu|HOST:PORT;
                   default kafka when java is on PATH, else tansu), started on first use.
-``fresh_broker``  function: a private broker of the local kind that a test may stop or kill.
+``fresh_broker``  function: a private broker of the selected kind that a test may stop/kill.
 ``unique_id``     function: "<test-name>-<8 hex>", for group ids and app ids.
 ``topic_prefix``  function: "t-<unique_id>", prefix for this test's topic names.
 Logic lives in tests/support/.
@@ -21,7 +21,7 @@ if str(ROOT) not in sys.path:  # make `tests.support` importable under plain `py
     sys.path.insert(0, str(ROOT))
 
 from tests.support import session  # noqa: E402
-from tests.support.brokers import AnyBroker, default_kind, make_broker, select_broker  # noqa: E402
+from tests.support.brokers import AnyBroker, local_kind, make_broker, select_broker  # noqa: E402
 
 
 def _reporter(request: pytest.FixtureRequest) -> Callable[[str], None]:
@@ -45,8 +45,8 @@ def broker(request: pytest.FixtureRequest) -> Iterator[AnyBroker]:
 
 @pytest.fixture
 def fresh_broker(request: pytest.FixtureRequest) -> Iterator[AnyBroker]:
-    """A private broker (kafka if Java is here, else tansu) for stop/kill/restart tests."""
-    kind = default_kind()
+    """A private broker of the selected kind (kafka/tansu) that a test may stop or kill."""
+    kind = local_kind()
     started = session.start_with_retry(lambda: make_broker(kind), report=_reporter(request))
     yield started
     started.close()

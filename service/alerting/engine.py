@@ -28,8 +28,8 @@ State layout (all strings are ISO-8601 or plain values)::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from service.alerting.rules import Levels, RuleSet
 from service.alerting.text import (
@@ -42,6 +42,7 @@ from service.alerting.text import (
 from service.models import AlertEvent, AlertEvidence, Severity
 
 State = dict[str, Any]
+Status = Literal["firing", "escalated", "resolved"]
 
 #: Evidence entries kept in state and events (largest figure first, as the caller sorts).
 MAX_EVIDENCE = 10
@@ -120,10 +121,13 @@ def evaluate(
         and history.quiet_days >= first.quiet_days
         and wc.count >= first.min_count
     ):
-        _open(alerts, "first_activity", first.severity, first.min_count, 0, now)
+        _open(
+            alerts, "first_activity", first.severity, threshold=first.min_count, resolve=0,
+            now=now,
+        )
         alerts["first_activity"]["detail"] = {"quiet_days": first.quiet_days}
         summary = first_activity_summary(st, first.quiet_days)
-        events.append(_event(rules, st, "first_activity", "firing", summary, now))
+        events.append(_event(rules, st, "first_activity", "firing", summary=summary, now=now))
     return (st if alerts else None), events
 
 
@@ -137,7 +141,7 @@ def close_window(
     events = []
     for rule in sorted(st["alerts"]):
         summary = closed_summary(st)
-        events.append(_event(rules, st, rule, "resolved", summary, now, ends_at=now))
+        events.append(_event(rules, st, rule, "resolved", summary=summary, now=now, ends_at=now))
     return None, events
 
 
@@ -157,7 +161,7 @@ def due_renotify(
             continue
         alert["notified_at"] = now.isoformat()
         summary = _firing_summary(rule, st, alert) + " (still firing)"
-        events.append(_event(rules, st, rule, "firing", summary, now))
+        events.append(_event(rules, st, rule, "firing", summary=summary, now=now))
     return st, events
 
 
@@ -180,9 +184,12 @@ def _step_threshold(
     if active is None:
         if target is None:
             return []
-        _open(alerts, "threshold", target, levels.threshold_of(target), levels.resolve, now)
+        _open(
+            alerts, "threshold", target, threshold=levels.threshold_of(target),
+            resolve=levels.resolve, now=now,
+        )
         summary = threshold_summary(st, target, levels.threshold_of(target))
-        return [_event(rules, st, "threshold", "firing", summary, now)]
+        return [_event(rules, st, "threshold", "firing", summary=summary, now=now)]
     active["resolve"] = levels.resolve
     if active["severity"] == "warning" and target == "critical":
         active.update(
@@ -190,10 +197,10 @@ def _step_threshold(
             notified_at=now.isoformat(),
         )
         summary = threshold_summary(st, "critical", active["threshold"], escalated=True)
-        return [_event(rules, st, "threshold", "escalated", summary, now)]
+        return [_event(rules, st, "threshold", "escalated", summary=summary, now=now)]
     if count < levels.resolve:
         summary = resolved_summary(st, levels.resolve)
-        event = _event(rules, st, "threshold", "resolved", summary, now, ends_at=now)
+        event = _event(rules, st, "threshold", "resolved", summary=summary, now=now, ends_at=now)
         del alerts["threshold"]
         return [event]
     return []
@@ -210,13 +217,16 @@ def _step_baseline(
         if count < level:
             return []
         resolve = _ceil(rule.effective_resolve_factor * mean)
-        _open(alerts, "baseline", rule.severity, level, min(resolve, level - 1), now)
+        _open(
+            alerts, "baseline", rule.severity, threshold=level, resolve=min(resolve, level - 1),
+            now=now,
+        )
         alerts["baseline"]["detail"] = {"mean": round(mean, 3), "days": rule.days}
         summary = baseline_summary(st, rule.severity, mean, rule.days)
-        return [_event(rules, st, "baseline", "firing", summary, now)]
+        return [_event(rules, st, "baseline", "firing", summary=summary, now=now)]
     if count < active["resolve"]:
         summary = resolved_summary(st, active["resolve"])
-        event = _event(rules, st, "baseline", "resolved", summary, now, ends_at=now)
+        event = _event(rules, st, "baseline", "resolved", summary=summary, now=now, ends_at=now)
         del alerts["baseline"]
         return [event]
     return []
@@ -254,7 +264,7 @@ def _with_count(state: State | None, wc: WindowCount, *, keep_evidence: bool = F
 
 
 def _open(
-    alerts: dict[str, Any], rule: str, severity: Severity, threshold: int, resolve: int,
+    alerts: dict[str, Any], rule: str, severity: Severity, *, threshold: int, resolve: int,
     now: datetime,
 ) -> None:
     alerts[rule] = {
@@ -270,7 +280,8 @@ def _open(
 def _firing_summary(rule: str, st: State, alert: dict[str, Any]) -> str:
     detail = alert.get("detail") or {}
     if rule == "baseline":
-        return baseline_summary(st, alert["severity"], detail.get("mean", 0.0), detail.get("days", 7))
+        mean, days = detail.get("mean", 0.0), detail.get("days", 7)
+        return baseline_summary(st, alert["severity"], mean, days)
     if rule == "first_activity":
         return first_activity_summary(st, detail.get("quiet_days", 0))
     return threshold_summary(st, alert["severity"], alert["threshold"])
@@ -280,18 +291,19 @@ def _event(
     rules: RuleSet,
     st: State,
     rule: str,
-    status: str,
+    status: Status,
+    *,
     summary: str,
     now: datetime,
-    *,
     ends_at: datetime | None = None,
 ) -> AlertEvent:
     alert = st["alerts"][rule]
     start = datetime.fromisoformat(st["window_start"])
-    threshold = alert["resolve"] if status == "resolved" and st["count"] < alert["resolve"] else alert["threshold"]
+    below = status == "resolved" and st["count"] < alert["resolve"]
+    threshold = alert["resolve"] if below else alert["threshold"]
     return AlertEvent(
         alert_id=alert_id(rule, st["window"], start, st["code"]),
-        status=status,  # type: ignore[arg-type]  # one of the three, set by this module
+        status=status,
         severity=alert["severity"],
         rule=rule,
         region=st["region"],
@@ -308,7 +320,3 @@ def _event(
         ends_at=ends_at,
     )
 
-
-def renotify_interval(rules: RuleSet, rule: str, window: str) -> timedelta | None:
-    """The re-notify interval of a rule on a window (None: the rule never re-notifies)."""
-    return rules.renotify_for(rule, window)

@@ -52,6 +52,7 @@ DEFAULT_RULES_RESOURCE = "default_rules.toml"
 DEFAULT_RUNBOOK_BASE_URL = "https://github.com/skytally/skytally/blob/main/deploy/runbook.md"
 
 _DURATION_PART = re.compile(r"(\d+)\s*([smhd])")
+_TOML_POS = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -263,8 +264,14 @@ class RuleSet(_Strict):
         """Rule windows the worker does not keep (their rules can never fire): log these."""
         return sorted(self.windows() - set(kept))
 
-    def renotify_for(self, rule: str, window: str) -> timedelta:
-        """How often a still-firing alert of ``rule`` on ``window`` is re-sent."""
+    def renotify_for(self, rule: str, window: str) -> timedelta | None:
+        """How often a still-firing alert of ``rule`` on ``window`` is re-sent (None: never).
+
+        First-activity alerts are one-off notices; a rule removed from the file since the
+        alert fired falls back to four hours.
+        """
+        if rule == "first_activity":
+            return None
         if rule == "threshold" and window in self.threshold:
             return self.threshold[window].renotify
         if rule == "baseline" and window in self.baseline:
@@ -290,9 +297,13 @@ def parse_rules(source: str, *, path: str = "<rules>") -> RuleSet:
     try:
         data = tomllib.loads(source)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        msg = getattr(exc, "msg", str(exc))
-        raise RulesError(f"not valid TOML: {msg}", path=path, line=line) from None
+        # Python 3.11 puts the position only in the message: "... (at line 5, column 8)".
+        text = str(exc)
+        where = _TOML_POS.search(text)
+        line = int(where.group(1)) if where else None
+        msg = _TOML_POS.sub("", text).strip()
+        col = f" (column {where.group(2)})" if where else ""
+        raise RulesError(f"not valid TOML: {msg}{col}", path=path, line=line) from None
     try:
         return RuleSet.model_validate(data)
     except ValidationError as exc:
@@ -329,7 +340,8 @@ def load_rules(path: Path | None, *, runbook_base_url: str | None = None) -> Rul
         try:
             source, where = path.read_text(encoding="utf-8"), str(path)
         except OSError as exc:
-            raise RulesError(f"cannot read the rules file: {exc.strerror}", path=str(path)) from None
+            reason = f"cannot read the rules file: {exc.strerror}"
+            raise RulesError(reason, path=str(path)) from None
         except UnicodeDecodeError:
             raise RulesError("the rules file is not UTF-8 text", path=str(path)) from None
     rules = parse_rules(source, path=where)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from pathlib import Path
@@ -28,18 +27,17 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _our_tansu_children() -> list[int]:
-    """Pids of live processes whose parent is this test process and that run tansu."""
+def _live_processes_with(marker: str) -> list[int]:
+    """Pids of live processes whose command line contains ``marker`` (e.g. a cluster id)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             cmdline = (entry / "cmdline").read_bytes()
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-        if int(stat[1]) == os.getpid() and b"tansu" in cmdline and stat[0] != "Z":
+        if marker.encode() in cmdline and _alive(int(entry.name)):
             found.append(int(entry.name))
     return found
 
@@ -74,15 +72,14 @@ async def test_faust_worker_processes_first_message(
         "PROBE_OUT": outbound,
         "PROBE_SESSION_S": "6",
         "PROBE_HEARTBEAT_S": "1",
+        "PROBE_DATADIR": str(tmp_path / "faust-data"),
     }
     started = time.time()
     worker = start_worker("tests.support.faust_probe_app", env, log)
     try:
         await produce(broker.bootstrap, inbound, [{"report": 1}], key="k")
         try:
-            out = await consume_until(
-                broker.bootstrap, outbound, 1, timeout=FAUST_FIRST_MESSAGE_LIMIT_S
-            )
+            out = await consume_until(broker.bootstrap, outbound, 1, timeout=FAUST_FIRST_MESSAGE_LIMIT_S)
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n--- faust worker log ---\n{log_tail(log, 40)}") from exc
         join_s = out[0].timestamp / 1000 - started
@@ -107,7 +104,7 @@ async def test_embedded_tansu_lifecycle(topic_prefix: str) -> None:
         await produce(tansu.bootstrap, topic, ["hello"])
         assert values(await consume_until(tansu.bootstrap, topic, 1, timeout=30)) == ["hello"]
     assert not _alive(pid), f"tansu pid {pid} still running after stop"
-    assert _our_tansu_children() == []
+    assert _live_processes_with(tansu.cluster_id) == []
     assert tansu.log_path is None, "temporary log folder should be removed after a clean stop"
 
 
@@ -117,12 +114,13 @@ def test_embedded_tansu_reports_taken_port() -> None:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
+        tansu = EmbeddedTansu(port=port, start_timeout=10)
         with pytest.raises(BrokerStartError) as caught:
-            EmbeddedTansu(port=port, start_timeout=10).start()
+            tansu.start()
     assert caught.value.cause == "port"
     assert "already in use" in str(caught.value)
     assert "What to do" in str(caught.value)
-    assert _our_tansu_children() == []
+    assert _live_processes_with(tansu.cluster_id) == []
 
 
 async def test_restart_keeps_data_as_documented(fresh_broker: AnyBroker, topic_prefix: str) -> None:
@@ -136,8 +134,6 @@ async def test_restart_keeps_data_as_documented(fresh_broker: AnyBroker, topic_p
 
     assert fresh_broker.bootstrap == address
     await produce(fresh_broker.bootstrap, topic, ["after"])
-    expected = (
-        ["before-1", "before-2", "after"] if fresh_broker.keeps_data_on_restart else ["after"]
-    )
+    expected = ["before-1", "before-2", "after"] if fresh_broker.keeps_data_on_restart else ["after"]
     records = await consume_until(fresh_broker.bootstrap, topic, len(expected), timeout=60)
     assert values(records) == expected

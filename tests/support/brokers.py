@@ -14,6 +14,7 @@ Default: ``kafka`` when ``java`` is on PATH, else ``tansu``. Every choice is an 
 
 from __future__ import annotations
 
+import atexit
 import base64
 import os
 import shutil
@@ -22,6 +23,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+import weakref
 from pathlib import Path
 from typing import Protocol, Self, runtime_checkable
 
@@ -50,6 +52,7 @@ __all__ = [
     "TansuBroker",
     "TestBroker",
     "default_kind",
+    "local_kind",
     "make_broker",
     "select_broker",
 ]
@@ -82,6 +85,16 @@ class TestBroker(Protocol):
 def _kafka_cluster_id() -> str:
     """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (22 chars)."""
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+_RUNNING: weakref.WeakSet[KafkaKRaft] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all_at_exit() -> None:
+    """No orphan JVMs or temp folders if a session ends without the fixture's teardown."""
+    for broker in list(_RUNNING):
+        broker.close()
 
 
 class KafkaKRaft:
@@ -161,8 +174,7 @@ class KafkaKRaft:
         props = {
             "process.roles": "broker,controller",
             "node.id": "1",
-            "listeners": f"PLAINTEXT://{LOOPBACK}:{self.port},"
-            f"CONTROLLER://{LOOPBACK}:{self.controller_port}",
+            "listeners": f"PLAINTEXT://{LOOPBACK}:{self.port},CONTROLLER://{LOOPBACK}:{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://{LOOPBACK}:{self.port}",
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
@@ -253,6 +265,7 @@ class KafkaKRaft:
         ]
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         self._proc = spawn(argv, self.log_path, cwd=self.data_dir)
+        _RUNNING.add(self)
         try:
             self._wait_ready(offset)
         except BaseException:
@@ -276,9 +289,7 @@ class KafkaKRaft:
             if answer and answer.cluster_id == self.cluster_id and answer.brokers:
                 return
             time.sleep(0.1)
-        raise self._failure(
-            f"did not answer Metadata within {self.start_timeout:.0f} s", log_offset
-        )
+        raise self._failure(f"did not answer Metadata within {self.start_timeout:.0f} s", log_offset)
 
     def _failure(self, why: str, log_offset: int) -> BrokerStartError:
         return BrokerStartError(
@@ -311,6 +322,7 @@ class KafkaKRaft:
     def close(self) -> None:
         """Stop and delete the data folder if this object created it."""
         self.stop()
+        _RUNNING.discard(self)
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
@@ -417,6 +429,12 @@ def make_broker(kind: str) -> KafkaKRaft | TansuBroker:
 def selected_spec() -> str:
     """The broker asked for by ``$SKYTALLY_TEST_BROKER`` (lower-cased), or the default kind."""
     return (os.environ.get(ENV_BROKER) or default_kind()).strip().lower()
+
+
+def local_kind() -> str:
+    """Kind for a private broker: the selected kind, or the default when HOST:PORT is set."""
+    spec = selected_spec()
+    return spec if spec in {"kafka", "tansu"} else default_kind()
 
 
 def select_broker(spec: str | None = None) -> KafkaKRaft | TansuBroker | ExternalBroker:

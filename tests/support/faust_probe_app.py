@@ -2,7 +2,7 @@
 
 Configured only by environment (set by :func:`tests.support.faust_worker.start_worker`):
 ``PROBE_BOOTSTRAP``, ``PROBE_APP_ID``, ``PROBE_IN``, ``PROBE_OUT``, ``PROBE_SESSION_S``,
-``PROBE_HEARTBEAT_S``. The agent copies every input value to the output topic wrapped as
+``PROBE_HEARTBEAT_S``, ``PROBE_DATADIR`` (faust otherwise writes ``<app-id>-data`` into the cwd). The agent copies every input value to the output topic wrapped as
 ``{"seen": value}``, so a test can tell the worker has joined its group and is processing.
 """
 
@@ -18,6 +18,7 @@ app = faust.App(
     os.environ["PROBE_APP_ID"],
     broker=f"kafka://{os.environ['PROBE_BOOTSTRAP']}",
     store="memory://",
+    datadir=os.environ.get("PROBE_DATADIR") or None,
     web_enabled=False,
     topic_partitions=4,
     topic_replication_factor=1,

@@ -17,11 +17,13 @@ def start_worker(
     env: dict[str, str],
     log_path: Path,
     loglevel: str = "info",
+    cwd: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start ``faust -A app_module worker`` without its web server; output to ``log_path``.
 
     ``env`` is added to this process's environment; the repository root is put on PYTHONPATH
-    so ``tests.support.*`` modules import.
+    so ``tests.support.*`` modules import. The worker runs in ``cwd`` (default: the log's
+    folder), never in the repository: faust creates ``<app-id>-data`` folders in its cwd.
     """
     full_env = {**os.environ, **env}
     full_env["PYTHONPATH"] = os.pathsep.join(
@@ -38,7 +40,7 @@ def start_worker(
         "-l",
         loglevel,
     ]
-    return spawn(argv, log_path, cwd=REPO_ROOT, env=full_env)
+    return spawn(argv, log_path, cwd=cwd or log_path.parent, env=full_env)
 
 
 def stop_worker(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> int | None:

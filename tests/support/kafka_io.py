@@ -41,9 +41,7 @@ async def create_topics(
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
     await admin.start()
     try:
-        new = [
-            NewTopic(n, num_partitions=partitions, replication_factor=replication) for n in names
-        ]
+        new = [NewTopic(n, num_partitions=partitions, replication_factor=replication) for n in names]
         with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(new)
         await _wait_for_partitions(admin, names, timeout=30.0)
@@ -51,15 +49,19 @@ async def create_topics(
         await admin.close()
 
 
-async def _wait_for_partitions(
-    admin: AIOKafkaAdminClient, names: list[str], timeout: float
-) -> None:
-    """Poll DescribeTopics until every topic reports partitions without error."""
+async def _wait_for_partitions(admin: AIOKafkaAdminClient, names: list[str], timeout: float) -> None:
+    """Poll Metadata until every partition of every topic has a leader."""
     deadline = time.monotonic() + timeout
     pending = names
     while time.monotonic() < deadline:
         described = await admin.describe_topics(pending)
-        ready = {d["topic"] for d in described if d["error_code"] == 0 and d["partitions"]}
+        ready = {
+            d["topic"]
+            for d in described
+            if d["error_code"] == 0
+            and d["partitions"]
+            and all(part["error_code"] == 0 and part["leader"] >= 0 for part in d["partitions"])
+        }
         pending = [n for n in pending if n not in ready]
         if not pending:
             return

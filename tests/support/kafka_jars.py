@@ -116,8 +116,7 @@ def _fetch(folder: Path, verbose: bool) -> None:
     else:
         argv.insert(1, "-ntp")  # no per-kilobyte progress; artifact lines still show
     _say(
-        f"fetching Kafka {kafka_version()} jars from Maven Central into {folder} "
-        "(first run only, ~45 MB)",
+        f"fetching Kafka {kafka_version()} jars from Maven Central into {folder} (first run only, ~45 MB)",
         verbose,
     )
     began = time.monotonic()

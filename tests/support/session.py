@@ -10,15 +10,13 @@ from typing import TypeVar
 
 from service.broker import BrokerStartError
 
-from .brokers import AnyBroker, ExternalBroker, KafkaKRaft, TansuBroker
+from .brokers import ExternalBroker, KafkaKRaft, TansuBroker
 from .kafka_jars import JarFetchError
 
 B = TypeVar("B", KafkaKRaft, TansuBroker, ExternalBroker)
 
 
-def start_with_retry(
-    factory: Callable[[], B], attempts: int = 2, report: Callable[[str], None] = print
-) -> B:
+def start_with_retry(factory: Callable[[], B], attempts: int = 2, report: Callable[[str], None] = print) -> B:
     """Start a new broker from ``factory``; on a start failure close it and try once more.
 
     A second try covers the rare port grabbed between picking and binding, or a slow JVM on a

@@ -1,0 +1,106 @@
+"""Run the real ``skytally worker`` as a subprocess against a test broker."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from subprocess import Popen
+from typing import Any
+
+from service.broker import free_port, log_tail, spawn, stop_process
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TOPICS = ("reports", "interceptions", "region-counts", "alerts", "dead-letter", "region-updates")
+
+
+@dataclass
+class WorkerHandle:
+    """A running worker: its topics, web port, log and process."""
+
+    proc: Popen[bytes]
+    port: int
+    log_path: Path
+    topics: dict[str, str]
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        """Root URL of the worker's web server."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def get(self, path: str) -> Any:
+        """GET a JSON endpoint (or text for /metrics)."""
+        with urllib.request.urlopen(self.base_url + path, timeout=5) as resp:  # noqa: S310
+            body = resp.read().decode()
+        return body if path.startswith("/metrics") else json.loads(body)
+
+    def metric(self, name: str, labels: dict[str, str] | None = None) -> float:
+        """One sample's value from /metrics (0.0 when absent)."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        for family in text_string_to_metric_families(self.get("/metrics")):
+            for sample in family.samples:
+                if sample.name == name and all(sample.labels.get(k) == v for k, v in (labels or {}).items()):
+                    return float(sample.value)
+        return 0.0
+
+    def stop(self) -> int | None:
+        """SIGTERM, then SIGKILL after a timeout."""
+        return stop_process(self.proc, 20)
+
+
+def worker_env(bootstrap: str, prefix: str, app_id: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment for a worker with its own topics, group and state directory."""
+    topics = {name: f"{prefix}.{name}" for name in TOPICS}
+    env = {
+        "SKYTALLY_KAFKA_BOOTSTRAP": bootstrap,
+        "SKYTALLY_APP_ID": app_id,
+        "SKYTALLY_DATA_DIR": str(data_dir),
+        "SKYTALLY_SESSION_TIMEOUT_S": "6",
+        "SKYTALLY_HEARTBEAT_INTERVAL_S": "0.5",
+        **{f"SKYTALLY_TOPIC_{name.upper().replace('-', '_')}": topic for name, topic in topics.items()},
+    }
+    env.update(extra)
+    return env
+
+
+def start_skytally_worker(env: dict[str, str], log_path: Path, timeout: float = 90.0) -> WorkerHandle:
+    """Start ``python -m service worker`` and wait until /healthz answers."""
+    port = free_port()
+    full = {**os.environ, **env, "SKYTALLY_WEB_PORT": str(port)}
+    argv = [
+        sys.executable,
+        "-m",
+        "service",
+        "worker",
+        "-l",
+        "info",
+        "--web-port",
+        str(port),
+        "--web-host",
+        "127.0.0.1",
+    ]
+    proc = spawn(argv, log_path, cwd=REPO_ROOT, env=full)
+    topics = {
+        k.removeprefix("SKYTALLY_TOPIC_").lower().replace("_", "-"): v
+        for k, v in env.items()
+        if k.startswith("SKYTALLY_TOPIC_")
+    }
+    handle = WorkerHandle(proc, port, log_path, topics, env)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"worker exited with {proc.returncode}:\n{log_tail(log_path, 40)}")
+        try:
+            handle.get("/healthz")
+            return handle
+        except (urllib.error.URLError, OSError, ValueError):
+            time.sleep(0.3)
+    stop_process(proc, 5)
+    raise AssertionError(f"worker did not serve /healthz in {timeout:.0f}s:\n{log_tail(log_path, 40)}")

@@ -1,0 +1,128 @@
+"""The three stages on plain dict tables: counts per window, dedup across outlets, alerts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from service import pipeline
+from service.aggregate import RegionUpdate
+from service.errors import InputError
+from service.metrics import Metrics
+from service.models import ExtractionResult, Interception
+from service.settings import Settings
+from service.windows import parse_windows
+
+END = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def runtime() -> Any:
+    """A runtime with fresh metrics and the default windows and rules."""
+    settings = Settings(windows="1h,24h,night", grace_hours=24)
+    return SimpleNamespace(settings=settings, metrics=Metrics(CollectorRegistry()),
+                           windows=parse_windows(settings.windows), extra={})
+
+
+def result(report_id: str, counts: dict[str, int], *, end: datetime = END, source: str = "mod") -> dict[str, Any]:
+    """An extraction result as it travels on the interceptions topic."""
+    res = ExtractionResult(
+        id=report_id, source=source, url=f"https://example.org/{report_id}",
+        interceptions=[Interception(region=f"Region {c}", code=c, count=n, evidence=f"{n} over {c}")
+                       for c, n in counts.items()],
+        weapon="drone", reporting_side="RU", period_start=end - timedelta(hours=3), period_end=end,
+        event_time=end - timedelta(microseconds=1),
+    )
+    res.fingerprint = pipeline.statement_fingerprint(res)
+    return res.model_dump(mode="json")
+
+
+def run(tables: dict[str, dict[str, Any]], runtime: Any, value: dict[str, Any]) -> pipeline.RegionOutcome:
+    """Stages 2 and 3 for one extraction result; returns everything published."""
+    total = pipeline.RegionOutcome()
+    for update in pipeline.merge_result(tables["statements"], value) or []:
+        wire = RegionUpdate.from_dict(json.loads(json.dumps(update.to_dict())))
+        out = pipeline.apply_region_update(tables["buckets"], tables["alerts"], runtime, wire)
+        total.counts += out.counts
+        total.alerts += out.alerts
+    return total
+
+
+@pytest.fixture
+def tables() -> dict[str, dict[str, Any]]:
+    """Empty statement, bucket and alert tables."""
+    return {"statements": {}, "buckets": {}, "alerts": {}}
+
+
+def latest_counts(outcome: pipeline.RegionOutcome) -> dict[tuple[str, str], int]:
+    """(window, code) -> last published count."""
+    return {(c.count.window, c.count.code): c.count.count for c in outcome.counts}
+
+
+def test_counts_are_published_for_every_window(tables: dict[str, Any], runtime: Any) -> None:
+    """One statement updates the region's 1 h, 24 h and night windows."""
+    out = run(tables, runtime, result("a", {"RU-ROS": 8}))
+    assert {("1h", "RU-ROS"): 8, ("24h", "RU-ROS"): 8, ("night", "RU-ROS"): 8} == latest_counts(out)
+
+
+def test_republication_counts_once(tables: dict[str, Any], runtime: Any) -> None:
+    """The same statement from a second outlet keeps the count and adds an outlet."""
+    run(tables, runtime, result("a", {"RU-ROS": 8}))
+    out = run(tables, runtime, result("b", {"RU-ROS": 8}, source="wire"))
+    assert 8 == latest_counts(out)[("1h", "RU-ROS")]
+    assert 2 == next(c.count.outlets for c in out.counts if c.count.window == "1h")
+
+
+def test_redelivered_report_publishes_nothing(tables: dict[str, Any], runtime: Any) -> None:
+    """A report processed twice (crash and replay) changes no count and fires nothing."""
+    run(tables, runtime, result("a", {"RU-ROS": 8}))
+    assert pipeline.merge_result(tables["statements"], result("a", {"RU-ROS": 8})) is None
+
+
+def test_threshold_fires_once(tables: dict[str, Any], runtime: Any) -> None:
+    """Crossing the 1 h warning level fires one alert; more reports do not re-fire it."""
+    first = run(tables, runtime, result("a", {"RU-ROS": 8}))
+    again = run(tables, runtime, result("b", {"RU-ROS": 9}, source="wire"))
+    fired = [a for a in first.alerts if a.window == "1h"]
+    assert [("firing", "warning")] == [(a.status, a.severity) for a in fired]
+    assert "Rostov" in fired[0].summary or "RU-ROS" in fired[0].summary
+    assert [] == [a for a in again.alerts if a.window == "1h" and a.status == "firing"]
+
+
+def test_alert_resolves_when_the_window_closes(tables: dict[str, Any], runtime: Any) -> None:
+    """Stream time beyond window end plus grace resolves the alert with ends_at."""
+    run(tables, runtime, result("a", {"RU-ROS": 8}))
+    out = run(tables, runtime, result("b", {"RU-KRS": 1}, end=END + timedelta(hours=40)))
+    resolved = [a for a in out.alerts if a.status == "resolved" and a.code == "RU-ROS"]
+    assert {"1h", "night"} <= {a.window for a in resolved}
+    assert all(a.ends_at is not None for a in resolved)
+
+
+def test_statement_later_than_grace_is_not_counted(tables: dict[str, Any], runtime: Any) -> None:
+    """A statement whose windows closed is counted in the late metric, not in the windows."""
+    run(tables, runtime, result("a", {"RU-ROS": 1}, end=END + timedelta(hours=48)))
+    out = run(tables, runtime, result("b", {"RU-BRY": 5}, end=END))
+    assert [] == out.counts
+    assert 1.0 <= runtime.metrics.registry.get_sample_value(
+        "skytally_late_statements_total", {"window": "1h"})
+
+
+def test_unreadable_message_raises_input_error() -> None:
+    """Stage 1 turns bad bytes into InputError for the dead-letter topic."""
+    with pytest.raises(InputError):
+        pipeline.read_message(b"\xff\xfe", max_bytes=1024, message_time=END)
+
+
+def test_stage_one_fills_metadata_and_event_time() -> None:
+    """Stage 1 carries source and url through and places the report at its publication time."""
+    body = {"id": "r1", "source": "mod", "url": "https://example.org/r1",
+            "published_at": "2026-11-20T10:00:00+00:00", "text": "Two drones were shot down over the Kursk Region."}
+    res = pipeline.read_message(json.dumps(body).encode(), max_bytes=4096, message_time=END)
+    assert ("r1", "mod", "https://example.org/r1") == (res.id, res.source, res.url)
+    assert res.fingerprint
+    assert res.event_time is not None
