@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from mode import Service
 
 from service import pipeline
 from service.aggregate import RegionUpdate
+from service.alerting.alertmanager import AlertmanagerClient
 from service.app import (
     alerts_table,
     app,
@@ -24,6 +26,26 @@ from service.errors import InputError
 from service.models import DeadLetter
 
 log = structlog.get_logger("skytally.agents")
+
+
+@app.service
+class AlertDelivery(Service):
+    """Sends alert events to Alertmanager (when configured) without ever blocking the stream."""
+
+    client: AlertmanagerClient | None = None
+
+    async def on_start(self) -> None:
+        """Start the background sender if SKYTALLY_ALERTMANAGER_URL is set."""
+        url = runtime.settings.alertmanager_url
+        if url:
+            self.client = AlertmanagerClient(url, runtime.metrics)
+            await self.client.start()
+            runtime.extra["alertmanager"] = self.client
+
+    async def on_stop(self) -> None:
+        """Flush queued alerts for a few seconds, then stop."""
+        if self.client is not None:
+            await self.client.stop()
 
 
 def _message_time(timestamp: float | None) -> datetime:
@@ -113,3 +135,6 @@ async def count_regions(stream: Any) -> None:
         for alert in outcome.alerts:
             await topics.alerts.send(key=alert.alert_id.encode(), value=alert.model_dump(mode="json"))
             pipeline.note_alert(runtime, alert)
+            client = runtime.extra.get("alertmanager")
+            if client is not None:
+                client.submit(alert)

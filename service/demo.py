@@ -198,31 +198,14 @@ async def run_demo(settings: Settings, *, once: bool, feed: Path | None, rate: f
         watcher = asyncio.create_task(_watch(bootstrap, settings, state, stop))
         console.print(f"Feeding {len(payloads)} reports to {settings.topic_reports} ...")
         await produce_feed(bootstrap, settings.topic_reports, payloads, rate=rate)
+        processed = await _wait_processed(state, worker, workdir)
+        if processed:
+            _print_summary(base, state)
         if not once:
-            console.print("Running; press Ctrl-C to stop.")
+            console.print(f"Running; the dashboard is at {base}/ - press Ctrl-C to stop.")
             await _forever(worker)
             return 0
-        deadline = time.monotonic() + PROCESS_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if worker.poll() is not None:
-                raise BrokerError(f"the worker exited with code {worker.returncode}; see {workdir / 'worker.log'}")
-            settled = time.monotonic() - state.last_record_at > SETTLE_S
-            if state.processed >= state.expected and settled:
-                break
-            await asyncio.sleep(0.2)
-        else:
-            console.print(f"[red]Timed out[/]: {state.processed} of {state.expected} reports "
-                          f"processed in {PROCESS_TIMEOUT_S:.0f}s; see {workdir / 'worker.log'}")
-            return 1
-        regions = _get_json(f"{base}/api/regions")
-        alerts = _get_json(f"{base}/api/alerts")
-        console.print(_final_table(regions))
-        console.print(f"Alerts active: {len(alerts.get('active', []))}, "
-                      f"events: {len(alerts.get('recent', []))}")
-        for alert in alerts.get("active", []):
-            console.print(f"  [bold]{alert['severity']}[/] {alert['summary']}")
-        console.print(f"{state.processed} reports processed, {state.dead_letters} dead-lettered.")
-        return 0
+        return 0 if processed else 1
     finally:
         stop.set()
         if watcher is not None:
@@ -232,6 +215,33 @@ async def run_demo(settings: Settings, *, once: bool, feed: Path | None, rate: f
             stop_process(worker, timeout=15)
         if broker is not None:
             await broker.astop()
+
+
+async def _wait_processed(state: DemoState, worker: subprocess.Popen[bytes], workdir: Path) -> bool:
+    """Wait until every fed report came out (extracted or dead-lettered) and output settled."""
+    deadline = time.monotonic() + PROCESS_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise BrokerError(f"the worker exited with code {worker.returncode}; see {workdir / 'worker.log'}")
+        settled = time.monotonic() - state.last_record_at > SETTLE_S
+        if state.processed >= state.expected and settled:
+            return True
+        await asyncio.sleep(0.2)
+    console.print(f"[red]Timed out[/]: {state.processed} of {state.expected} reports "
+                  f"processed in {PROCESS_TIMEOUT_S:.0f}s; see {workdir / 'worker.log'}")
+    return False
+
+
+def _print_summary(base: str, state: DemoState) -> None:
+    """The final per-region table and the alerts, from the worker's own API."""
+    regions = _get_json(f"{base}/api/regions")
+    alerts = _get_json(f"{base}/api/alerts")
+    console.print(_final_table(regions))
+    console.print(f"Alerts active: {len(alerts.get('active', []))}, "
+                  f"events: {len(alerts.get('recent', []))}")
+    for alert in alerts.get("active", []):
+        console.print(f"  [bold]{alert['severity']}[/] {alert['summary']}")
+    console.print(f"{state.processed} reports processed, {state.dead_letters} dead-lettered.")
 
 
 async def _forever(worker: subprocess.Popen[bytes]) -> None:

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     rules: Path | None = Field(
         default=None, description="SKYTALLY_RULES: alert rules TOML file; built-in defaults when unset"
     )
+    alertmanager_url: str | None = Field(
+        default=None,
+        description="SKYTALLY_ALERTMANAGER_URL: Alertmanager base URL (http://host:9093); unset: topic only",
+    )
     runbook_base_url: str = Field(
         default="https://github.com/skytally/skytally/blob/main/deploy/runbook.md",
         description="SKYTALLY_RUNBOOK_BASE_URL: link put into every alert",

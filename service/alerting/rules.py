@@ -160,10 +160,7 @@ class ThresholdRule(_Strict):
         critical = override.critical if override.critical is not None else self.critical
         if critical is not None and critical <= warning and override.critical is None:
             critical = None  # the window's critical is below this region's warning: no critical
-        if override.resolve is not None:
-            resolve = override.resolve
-        else:
-            resolve = min(self.resolve, warning - 1)
+        resolve = override.resolve if override.resolve is not None else min(self.resolve, warning - 1)
         return Levels(warning=warning, critical=critical, resolve=resolve)
 
     def override_for(self, region: str, code: str) -> RegionOverride | None:

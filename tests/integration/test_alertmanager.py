@@ -1,7 +1,5 @@
 """The Alertmanager client against a real Prometheus Alertmanager (Debian package)."""
 
-# ruff: noqa: SIM300  # project style: assert expected == actual
-
 from __future__ import annotations
 
 import asyncio

@@ -1,9 +1,11 @@
 """A tiny faust app for broker tests, run as ``python -m faust -A tests.support.faust_probe_app``.
 
-Configured only by environment (set by :func:`tests.support.faust_worker.start_worker`):
-``PROBE_BOOTSTRAP``, ``PROBE_APP_ID``, ``PROBE_IN``, ``PROBE_OUT``, ``PROBE_SESSION_S``,
-``PROBE_HEARTBEAT_S``, ``PROBE_DATADIR`` (faust otherwise writes ``<app-id>-data`` into the cwd). The agent copies every input value to the output topic wrapped as
-``{"seen": value}``, so a test can tell the worker has joined its group and is processing.
+Configured only by environment (the test passes it to
+:func:`tests.support.faust_worker.start_worker`): ``PROBE_BOOTSTRAP``, ``PROBE_APP_ID``,
+``PROBE_IN``, ``PROBE_OUT``, ``PROBE_SESSION_S``, ``PROBE_HEARTBEAT_S`` and ``PROBE_DATADIR``
+(else faust writes ``<app-id>-data`` into its cwd). The agent copies every input value to
+the output topic wrapped as ``{"seen": value}``, so a test can tell the worker has joined its
+group and is processing.
 """
 
 from __future__ import annotations

@@ -1,7 +1,5 @@
 """Alertmanager client without a server: payloads, queue bounds, re-send bookkeeping."""
 
-# ruff: noqa: SIM300  # project style: assert expected == actual
-
 from __future__ import annotations
 
 import random

@@ -1,7 +1,5 @@
 """Alert engine: thresholds, hysteresis, escalation, no re-fire, close and re-notify."""
 
-# ruff: noqa: SIM300  # project style: assert expected == actual
-
 from __future__ import annotations
 
 import json

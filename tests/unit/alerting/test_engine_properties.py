@@ -1,7 +1,5 @@
 """Property: whatever counts arrive, the emitted events form a valid alert lifecycle."""
 
-# ruff: noqa: SIM300  # project style: assert expected == actual
-
 from __future__ import annotations
 
 import json

@@ -1,7 +1,5 @@
 """Rules file: loading, validation and error messages that point at the bad line."""
 
-# ruff: noqa: SIM300  # project style: assert expected == actual
-
 from __future__ import annotations
 
 from datetime import timedelta

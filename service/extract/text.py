@@ -1,0 +1,141 @@
+"""Text plumbing: normalisation, language detection, tokens and sentences.
+
+Everything downstream works on a *normalised* copy of the report that has exactly the same
+length as the original (one character in, one character out), so every offset found in the
+normalised text is also an offset into the original and evidence spans can be cut from it.
+All regular expressions here are linear: no nested quantifiers, no backtracking blow-ups.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_APOSTROPHES = "’‘ʼ`´ʹ′"  # noqa: RUF001 - typographic apostrophes are unified on purpose
+_DASHES = "–—−‒―"  # noqa: RUF001
+_QUOTES = "«»“”„‟"
+
+
+def _build_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for ch in _APOSTROPHES:
+        table[ord(ch)] = "'"
+    for ch in _DASHES:
+        table[ord(ch)] = "—"
+    for ch in _QUOTES:
+        table[ord(ch)] = '"'
+    table[ord("ё")] = "е"
+    table[ord("Ё")] = "е"
+    table[0xA0] = " "
+    table[0x202F] = " "
+    table[0x2009] = " "
+    table[ord("\t")] = " "
+    table[ord("\r")] = " "
+    table[0x2011] = "-"
+    table[0x2010] = "-"
+    return table
+
+
+_TABLE = _build_table()
+
+
+def normalise(text: str) -> str:
+    """Lower-case and unify apostrophes/dashes/quotes/ё while keeping the length unchanged."""
+    out = text.translate(_TABLE)
+    low = out.lower()
+    if len(low) == len(out):
+        return low
+    # Rare characters whose lower case is longer (e.g. 'İ'): lower them one by one.
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in out)
+
+
+_UK_LETTERS = frozenset("іїєґ")
+_CYR = re.compile(r"[а-яіїєґ]")
+_LAT = re.compile(r"[a-z]")
+
+
+def detect_language(norm: str) -> str:
+    """Guess en/ru/uk from the script: Cyrillic with і/ї/є/ґ is uk, other Cyrillic ru, else en."""
+    sample = norm[:4000]
+    cyr = len(_CYR.findall(sample))
+    lat = len(_LAT.findall(sample))
+    if cyr == 0 or cyr < lat:
+        return "en"
+    return "uk" if any(c in _UK_LETTERS for c in sample) else "ru"
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One token of the normalised text: ``kind`` is word, num, time, date, punct or nl."""
+
+    text: str
+    start: int
+    end: int
+    kind: str
+
+
+_TOKEN_RE = re.compile(
+    r"(?P<date>\d{1,2}\.\d{1,2}\.\d{2,4})(?!\d)"
+    r"|(?P<time>\d{1,2}[:.]\d{2})(?![\d.:]\d)"
+    r"|(?P<hyph>\d+-[^\W\d_]\w*)"
+    r"|(?P<num>\d{1,3}(?:(?: |,)\d{3}(?!\d))+|\d+)(?![^\W\d_])"
+    r"|(?P<word>\w+(?:['\-/]\w+)*)"
+    r"|(?P<nl>\n)"
+    r"|(?P<punct>[^\w\s])"
+)
+
+
+def tokenize(norm: str) -> list[Token]:
+    """Split normalised text into tokens (one linear regex pass)."""
+    tokens: list[Token] = []
+    for m in _TOKEN_RE.finditer(norm):
+        kind = m.lastgroup or "punct"
+        if kind == "hyph":
+            kind = "word"
+        tokens.append(Token(m.group(), m.start(), m.end(), kind))
+    return tokens
+
+
+# Abbreviations after which a full stop does not end a sentence.
+_ABBREV = frozenset(
+    {
+        "a.m", "p.m", "am", "pm", "no", "st", "mr", "mrs", "dr", "gen", "lt", "col", "u.s", "obl",
+        "обл", "г", "ул", "д", "им", "т", "ч", "тыс", "вул", "просп", "пос", "с", "м", "р-н",
+        "smt", "vs", "approx", "est",
+    }
+)
+
+
+def split_sentences(tokens: list[Token]) -> list[tuple[int, int]]:
+    """Return [start, end) token ranges of sentences: split at . ! ? ; newline boundaries."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    n = len(tokens)
+    i = 0
+    while i < n:
+        tok = tokens[i]
+        cut = False
+        if tok.kind == "nl":
+            cut = True
+        elif tok.kind == "punct" and tok.text in ".!?":
+            prev = tokens[i - 1].text if i > 0 else ""
+            nxt = tokens[i + 1] if i + 1 < n else None
+            if tok.text != "." or (prev not in _ABBREV and not _is_initial(prev)):
+                cut = nxt is None or nxt.kind in ("nl", "punct") or _starts_sentence(tokens, i)
+        if cut:
+            if i + 1 > start:
+                spans.append((start, i + 1))
+            start = i + 1
+        i += 1
+    if start < n:
+        spans.append((start, n))
+    return [s for s in spans if any(t.kind not in ("nl", "punct") for t in tokens[s[0] : s[1]])]
+
+
+def _is_initial(word: str) -> bool:
+    return len(word) == 1 and word.isalpha()
+
+
+def _starts_sentence(tokens: list[Token], i: int) -> bool:
+    """The token after position i begins a new sentence (original text decides the case)."""
+    return i + 1 < len(tokens)
