@@ -23,16 +23,17 @@ from service.models import AlertEvent, AlertEvidence, RegionCount
 
 
 @lru_cache(maxsize=4)
-def rules_for(path: str | None) -> RuleSet:
+def rules_for(path: str | None, runbook_base_url: str | None = None) -> RuleSet:
     """The rule set of a rules file (or the bundled defaults), loaded once."""
-    return load_rules(Path(path) if path else None)
+    return load_rules(Path(path) if path else None, runbook_base_url=runbook_base_url)
 
 
-def _rules(runtime: Any) -> RuleSet:
+def rules_of(runtime: Any) -> RuleSet:
+    """The runtime's rule set (SKYTALLY_RULES, else the bundled defaults)."""
     rules = runtime.extra.get("rules")
     if rules is None:
         path = runtime.settings.rules
-        rules = rules_for(str(path) if path else None)
+        rules = rules_for(str(path) if path else None, runtime.settings.runbook_base_url)
         runtime.extra["rules"] = rules
     return rules  # type: ignore[no-any-return]
 
@@ -49,7 +50,7 @@ def on_count(
         region=count.region, code=count.code, count=count.count, evidence=evidence,
         confidence=min((e.confidence for e in evidence), default=1.0),
     )
-    state, events = evaluate(_rules(runtime), stored.get("engine"), wc, now)
+    state, events = evaluate(rules_of(runtime), stored.get("engine"), wc, now)
     if state is None and not stored:
         return events
     if state != stored.get("engine") or events:
@@ -80,7 +81,7 @@ def on_stream_time(
             window=stored["window"], window_start=datetime.fromisoformat(stored["window_start"]),
             window_end=end, region=stored["region"], code=stored["code"], count=stored["count"],
         )
-        state, closing = close_window(_rules(runtime), stored["engine"], wc, now)
+        state, closing = close_window(rules_of(runtime), stored["engine"], wc, now)
         events.extend(closing)
         alerts[key] = {**stored, "engine": state,
                        "last": closing[-1].model_dump(mode="json") if closing else stored["last"]}

@@ -132,8 +132,28 @@ async def evaluate(self: Any, gold: str) -> None:
     print(run_evaluation(Path(gold)))
 
 
+def check_worker_config() -> None:
+    """Fail fast, before joining the group, on a rules file or window setting that cannot work."""
+    import structlog
+
+    from service.alert_flow import rules_of
+
+    try:
+        rules = rules_of(runtime)
+    except SkytallyError as exc:
+        _fail(f"alert rules: {exc}")
+    unknown = rules.unknown_windows([w.name for w in runtime.windows])
+    if unknown:
+        structlog.get_logger("skytally").warning(
+            "rules_for_windows_not_kept", windows=unknown,
+            hint="add them to SKYTALLY_WINDOWS or remove those rules; they can never fire",
+        )
+
+
 def main() -> None:
     """Console script entry point."""
+    if "worker" in sys.argv[1:]:
+        check_worker_config()
     app.main()
 
 

@@ -91,9 +91,9 @@ class Settings(BaseSettings):
         default=None,
         description="SKYTALLY_ALERTMANAGER_URL: Alertmanager base URL (http://host:9093); unset: topic only",
     )
-    runbook_base_url: str = Field(
-        default="https://github.com/skytally/skytally/blob/main/deploy/runbook.md",
-        description="SKYTALLY_RUNBOOK_BASE_URL: link put into every alert",
+    runbook_base_url: str | None = Field(
+        default=None,
+        description="SKYTALLY_RUNBOOK_BASE_URL: runbook link base put into alerts (default: the rules file's)",
     )
 
 

@@ -86,7 +86,8 @@ class Gazetteer:
             if kind in ("region", "sea", "country"):
                 self.regions.setdefault(code, name)
             for alias in aliases:
-                for form in expand(alias.lower().replace("ё", "е")):
+                for raw in expand(alias):
+                    form = raw.lower().replace("ё", "е")
                     if form and form not in forms:
                         forms[form] = place
         for form, place in forms.items():

@@ -1,0 +1,240 @@
+"""Word lists for en/ru/uk: number words, weapon nouns, verbs and context cues.
+
+Kept as plain sets and prefix tuples (``str.startswith`` with a tuple is fast and linear);
+every list is about *grammar* (numerals, prepositions, verbs of interception, damage,
+launch, targets), never about particular reports.
+"""
+
+from __future__ import annotations
+
+
+def _forms(spec: str, value: int) -> dict[str, int]:
+    return {w: value for w in spec.split()}
+
+
+NUMBER_WORDS: dict[str, int] = {}
+for _spec, _val in [
+    ("one один одного одному одним одном одна одной одну одною одно одне одної одній", 1),
+    ("two два две двух двум двумя дві двох двом двома both оба обе обоих обидва обидві", 2),
+    ("three три трех трем тремя трьох трьом трьома", 3),
+    ("four четыре четырех четырем четырьмя чотири чотирьох чотирьом чотирма", 4),
+    ("five пять пяти пятью п'ять п'яти п'ятьох п'ятьом п'ятьма п'ятьома", 5),
+    ("six шесть шести шестью шість шістьох шістьом шістьма шістьома", 6),
+    ("seven семь семи семью сім сімох сімом сьома сімома", 7),
+    ("eight восемь восьми восемью восьмью вісім вісьмох вісьмом вісьмома", 8),
+    ("nine девять девяти девятью дев'ять дев'яти дев'ятьох дев'ятьма дев'ятьома", 9),
+    ("ten десять десяти десятью десятьох десятьма десятьома", 10),
+    ("eleven одиннадцать одиннадцати одиннадцатью одинадцять одинадцяти одинадцятьох", 11),
+    ("twelve двенадцать двенадцати двенадцатью дванадцять дванадцяти дванадцятьох", 12),
+    ("thirteen тринадцать тринадцати тринадцять тринадцяти тринадцятьох", 13),
+    ("fourteen четырнадцать четырнадцати чотирнадцять чотирнадцяти чотирнадцятьох", 14),
+    ("fifteen пятнадцать пятнадцати п'ятнадцять п'ятнадцяти п'ятнадцятьох", 15),
+    ("sixteen шестнадцать шестнадцати шістнадцять шістнадцяти шістнадцятьох", 16),
+    ("seventeen семнадцать семнадцати сімнадцять сімнадцяти сімнадцятьох", 17),
+    ("eighteen восемнадцать восемнадцати вісімнадцять вісімнадцяти вісімнадцятьох", 18),
+    ("nineteen девятнадцать девятнадцати дев'ятнадцять дев'ятнадцяти", 19),
+    ("twenty двадцать двадцати двадцатью двадцять двадцяти двадцятьох", 20),
+    ("thirty тридцать тридцати тридцатью тридцять тридцяти тридцятьох", 30),
+    ("forty сорок сорока", 40),
+    ("fifty пятьдесят пятидесяти п'ятдесят п'ятдесяти", 50),
+    ("sixty шестьдесят шестидесяти шістдесят шістдесяти", 60),
+    ("seventy семьдесят семидесяти сімдесят сімдесяти", 70),
+    ("eighty восемьдесят восьмидесяти вісімдесят вісімдесяти", 80),
+    ("ninety девяносто девяноста дев'яносто", 90),
+    ("hundred сто ста", 100),
+    ("dozen дюжина дюжины дюжину", 12),
+    ("десяток десятка десятком десятку", 10),
+    ("pair couple пара пары пару парой пари парою", 2),
+]:
+    NUMBER_WORDS.update(_forms(_spec, _val))
+
+TENS = frozenset({20, 30, 40, 50, 60, 70, 80, 90})
+
+ORDINALS: dict[str, int] = {}
+for _spec, _val in [
+    ("first первый первая первой первого перший перша першого", 1),
+    ("second второй вторая второго другий друга другого", 2),
+    ("third третий третья третьего третій третя третього", 3),
+    ("fourth четвертый четвертая четвертого четвертий четверта четвертого", 4),
+    ("fifth пятый пятая пятого п'ятий п'ята п'ятого", 5),
+    ("sixth шестой шестая шестого шостий шоста шостого", 6),
+    ("seventh седьмой седьмая седьмого сьомий сьома сьомого", 7),
+    ("eighth восьмой восьмая восьмого восьмий восьма восьмого", 8),
+    ("ninth девятый девятая девятого дев'ятий дев'ята дев'ятого", 9),
+    ("tenth десятый десятая десятого десятий десята десятого", 10),
+    ("eleventh одиннадцатый одинадцятий", 11),
+    ("twelfth двенадцатый дванадцятий", 12),
+]:
+    ORDINALS.update(_forms(_spec, _val))
+
+# Approximation and lower bounds (rule 14). Multi-word cues are checked as token pairs.
+APPROX_WORDS = frozenset(
+    "about around nearly almost approximately roughly some около почти примерно порядка "
+    "приблизно близько майже".split()
+)
+LOWER_WORDS = frozenset(
+    "более свыше больше понад більше щонайменше минимум мінімум".split()
+)
+LOWER_PAIRS = frozenset(
+    {("more", "than"), ("at", "least"), ("well", "over"), ("upwards", "of"), ("не", "менее"),
+     ("не", "менше"), ("in", "excess")}
+)
+VAGUE_WORDS = frozenset(
+    "several несколько кілька декілька ряд all все всех усі всі most большинство більшість "
+    "dozens десятки десятков десятків".split()
+)
+
+# Weapon nouns by prefix -> type: drone, missile, target (untyped "air targets"), and the
+# types that are never interceptions: bomb, boat, aircraft.
+WEAPON_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("drone", "drone"), ("uav", "drone"), ("unmanned", "drone"), ("shahed", "drone"),
+    ("geran", "drone"), ("lancet", "drone"), ("orlan", "drone"), ("aircraft-type", "drone"),
+    ("fixed-wing", "drone"), ("беспилот", "drone"), ("безпілот", "drone"), ("дрон", "drone"),
+    ("бпла", "drone"), ("бпла", "drone"), ("шахед", "drone"), ("герань", "drone"),
+    ("ланцет", "drone"), ("орлан", "drone"), ("аппарат", "drone"), ("апарат", "drone"),
+    ("бла", "drone"), ("uas", "drone"),
+    ("missile", "missile"), ("rocket", "missile"), ("projectile", "missile"),
+    ("ракет", "missile"), ("снаряд", "missile"), ("kalibr", "missile"), ("калибр", "missile"),
+    ("калібр", "missile"), ("iskander", "missile"), ("искандер", "missile"),
+    ("іскандер", "missile"), ("atacms", "missile"), ("himars", "missile"),
+    ("storm", "missile"), ("neptune", "missile"), ("нептун", "missile"), ("точк", "missile"),
+    ("tochka", "missile"), ("vampire", "missile"), ("вампир", "missile"), ("vilkha", "missile"),
+    ("вільх", "missile"), ("ольх", "missile"), ("olkha", "missile"), ("kh-", "missile"),
+    ("х-", "missile"), ("s-300", "missile"), ("с-300", "missile"), ("балістичн", "missile"),
+    ("баллистическ", "missile"), ("крылат", "missile"), ("крилат", "missile"),
+    ("target", "target"), ("цел", "target"), ("ціл", "target"), ("object", "target"),
+    ("объект", "target"),
+    ("bomb", "bomb"), ("авиабомб", "bomb"), ("бомб", "bomb"), ("каб", "bomb"),
+    ("boat", "boat"), ("катер", "boat"), ("vessel", "boat"), ("човн", "boat"),
+    ("helicopter", "aircraft"), ("вертол", "aircraft"), ("гелікоптер", "aircraft"),
+    ("plane", "aircraft"), ("самолет", "aircraft"), ("літак", "aircraft"), ("jet", "aircraft"),
+    ("tank", "other"), ("танк", "other"), ("launcher", "other"), ("установ", "other"),
+    ("комплекс", "other"),
+)
+WEAPON_TYPES_COUNTED = frozenset({"drone", "missile", "target"})
+SINGULAR_WEAPONS = frozenset(
+    "drone uav missile rocket shahed беспилотник дрон ракета ракету шахед шахеда "
+    "безпілотник".split()
+)
+SEA_DRONE_WORDS = frozenset("naval sea морск морськ морських морские безэкипажн uncrewed".split())
+
+# Words that, right after a number, show it counts something that is not a weapon.
+NON_COUNT_PREFIXES = (
+    "people", "person", "civilian", "man", "men", "woman", "women", "child", "worker",
+    "resident", "household", "home", "house", "building", "car", "vehicle", "window", "hour",
+    "minute", "day", "week", "month", "year", "km", "kilomet", "metre", "meter", "storey",
+    "floor", "time", "percent", "%", "location", "village", "settlement", "district", "region",
+    "town", "city", "street", "apartment", "block", "shell", "attack", "strike", "siren",
+    "человек", "людей", "люди", "жител", "мирн", "ранен", "погиб", "дом", "будин", "авто",
+    "машин", "окон", "вікон", "час", "годин", "минут", "хвилин", "сут", "доб", "дн", "недел",
+    "тижн", "месяц", "місяц", "год", "лет", "рок", "км", "кілометр", "километр", "метр",
+    "этаж", "поверх", "раз", "локац", "населен", "насел", "сел", "район", "област", "регион",
+    "регіон", "громад", "улиц", "вулиц", "квартир", "обстрел", "обстріл", "удар", "атак",
+    "тревог", "тривог", "травм", "пострад", "поранен", "загинул", "объект", "підприєм",
+    "предприят", "вибух", "взрыв", "blast", "explosion", "bang", "хлоп", "massive", "масован",
+)
+
+# Verbs and nouns that claim a completed interception (prefixes).
+INTERCEPT_PREFIXES = (
+    "shot", "shoot", "downed", "downing", "destroy", "intercept", "neutrali", "suppress",
+    "brought", "taken", "knocked", "eliminat", "dealt", "repelled and destroyed", "landed",
+    "сбит", "сбил", "сбив", "уничтож", "перехват", "перехвач", "подавл", "нейтрализ",
+    "ликвидир", "збит", "збил", "збив", "знищ", "знешкод", "перехопл", "перехопи",
+    "подавлен", "приземл", "мінус", "минус", "ліквід", "поражен", "уражен",
+)
+# "shot" alone is ambiguous; these pairs need their particle.
+PHRASAL = {"brought": "down", "taken": "down", "knocked": "out", "dealt": "with",
+           "shot": "down", "shoot": "down", "shooting": "down", "took": "down"}
+
+# Activity only (rule 2): not a claim.
+ACTIVITY_WORDS = frozenset(
+    "working работает работала работают працює працювала працювали repelling отражают "
+    "відбивають active".split()
+)
+
+DEBRIS_PREFIXES = (
+    "debris", "fragment", "wreckage", "remnant", "обломк", "обломоч", "осколк", "уламк",
+    "уламок", "фрагмент",
+)
+DAMAGE_PREFIXES = (
+    "damag", "hit", "struck", "strike", "crash", "fire", "blaze", "burn", "caught", "explo",
+    "injur", "wound", "kill", "shatter", "blown", "повреж", "пошкод", "попал", "попад", "влуч",
+    "пожар", "пожеж", "загор", "горит", "горів", "возгоран", "ранен", "поранен", "погиб",
+    "загин", "разруш", "зруйн", "упал", "впал", "падени", "падінн", "выбит", "вибит",
+    "посеч", "обесточ", "знеструм",
+)
+LAUNCH_PREFIXES = (
+    "launch", "fired", "fire from", "запущ", "запуск", "выпущ", "выпуст", "випуст", "випущ",
+    "запуст",
+)
+ATTACK_PREFIXES = ("attack", "атак", "атаку", "sent", "struck", "targeted", "target")
+TARGET_WORDS = frozenset(
+    "aimed heading headed towards toward bound targeted target targeting flying летевш летящ "
+    "летевшие летевших летели летел направлял направлялись направлявш летіли летів рухались "
+    "рухаються курс целью цель метою ціллю сторону направлении напрямку бік".split()
+)
+NEGATION_WORDS = frozenset(
+    "no not neither none nothing never без не ни нет ні немає жодного жодних жоден "
+    "denied опровергли опроверг спростував спростували contrary".split()
+)
+SUBSET_WORDS = (
+    ("including",), ("among", "them"), ("among", "which"), ("of", "which"), ("в", "том", "числе"),
+    ("в", "т"), ("зокрема",), ("у", "тому", "числі"), ("в", "тому", "числі"), ("серед", "них"),
+    ("из", "которых"), ("з", "яких"),
+)
+EACH_WORDS = frozenset("each apiece кожен кожному каждый".split())
+RESPECTIVE_PREFIXES = ("respective", "соответствен", "відповідн")
+INCREMENT_WORDS = frozenset("another more ещё еще ще also also another".split())
+RUNNING_WORDS = frozenset("уже вже already bringing brings making makes".split())
+TOTAL_WORDS = frozenset(
+    "всего итого загалом усього всього total overall altogether общей сложности целом "
+    "tally".split()
+)
+CUMULATIVE_PAIRS = (
+    ("since", "the", "start"), ("since", "the", "beginning"), ("since", "the", "full-scale"),
+    ("с", "начала", "специальной"), ("с", "начала", "сво"), ("с", "начала", "проведения"),
+    ("с", "начала", "военной"), ("от", "начала", "року"), ("з", "початку", "повномасштабного"),
+    ("від", "початку", "повномасштабного"), ("з", "початку", "війни"), ("с", "начала", "войны"),
+    ("since", "february"), ("з", "24"), ("since", "2022"), ("since", "the", "war"),
+    ("від", "початку", "вторгнення"), ("з", "початку", "вторгнення"),
+)
+BACKGROUND_PHRASES = (
+    ("a", "day", "earlier"), ("the", "previous", "night"), ("the", "night", "before"),
+    ("the", "day", "before"), ("previous", "day"), ("last", "week"), ("сутками", "ранее"),
+    ("накануне",), ("минулої", "ночі"), ("напередодні",), ("напомним",), ("нагадаємо",),
+    ("днем", "ранее"), ("днём", "ранее"), ("днем", "раніше"), ("добою", "раніше"),
+    ("прошлой", "ночью"), ("earlier", "this", "week"), ("recall",),
+)
+SAME_DAY_PHRASES = (
+    ("earlier", "in", "the", "day"), ("earlier", "today"), ("ранее", "в", "этот", "день"),
+    ("раніше", "цього", "дня"), ("ранее", "сегодня"), ("раніше", "сьогодні"),
+)
+EARLIER_WORDS = frozenset("ранее раніше earlier".split())
+WEEKDAYS: dict[str, int] = {}
+for _spec, _val in [
+    ("monday понедельник понедельника понеділок понеділка", 0),
+    ("tuesday вторник вторника вівторок вівторка", 1),
+    ("wednesday среду среда среды середу середа середи", 2),
+    ("thursday четверг четверга четвер четверга", 3),
+    ("friday пятницу пятница пятницы п'ятницю п'ятниця п'ятниці", 4),
+    ("saturday субботу суббота субботы суботу субота суботи", 5),
+    ("sunday воскресенье воскресенья неділю неділя неділі", 6),
+]:
+    WEEKDAYS.update(_forms(_spec, _val))
+
+MONTHS: dict[str, int] = {}
+for _spec, _val in [
+    ("january jan января январь січня січень", 1),
+    ("february feb февраля февраль лютого лютий", 2),
+    ("march mar марта март березня березень", 3),
+    ("april apr апреля апрель квітня квітень", 4),
+    ("may мая май травня травень", 5),
+    ("june jun июня июнь червня червень", 6),
+    ("july jul июля июль липня липень", 7),
+    ("august aug августа август серпня серпень", 8),
+    ("september sep sept сентября сентябрь вересня вересень", 9),
+    ("october oct октября октябрь жовтня жовтень", 10),
+    ("november nov ноября ноябрь листопада листопад", 11),
+    ("december dec декабря декабрь грудня грудень", 12),
+]:
+    MONTHS.update(_forms(_spec, _val))
