@@ -69,20 +69,35 @@ async def extract(self: Any, file: str, published: str | None, jsonl: bool) -> N
 
 
 @app.command(
-    argument("file"),
+    argument("file", required=False, default=None),
     option("--rate", type=float, default=0.0, help="Messages per second (0: as fast as possible)."),
     option("--topic", default=None, help="Target topic (default: the reports topic)."),
+    option("--synthetic", type=int, default=0,
+           help="Generate N statements (republished, late, revised) instead of reading FILE."),
+    option("--seed", type=int, default=1, help="Random seed of the synthetic stream."),
+    option("--save", default=None,
+           help="With --synthetic: write reports.jsonl and expected.json (final counts) here."),
+    option("--dry-run", is_flag=True, default=False, help="Write the files only; produce nothing."),
 )
-async def replay(self: Any, file: str, rate: float, topic: str | None) -> None:
-    """Produce a JSONL report file to the input topic, with a progress bar."""
+async def replay(self: Any, file: str | None, rate: float, topic: str | None, synthetic: int,
+                 seed: int, save: str | None, dry_run: bool) -> None:
+    """Produce reports (a JSONL file or a synthetic stream) to the input topic, with a progress bar."""
     from rich.progress import Progress
 
-    from service.feed import produce_feed, read_feed
+    from service.feed import Payload, produce_feed, read_feed
 
-    try:
-        payloads = list(read_feed(Path(file)))
-    except SkytallyError as exc:
-        _fail(str(exc))
+    payloads: list[Payload]
+    if synthetic:
+        payloads = _synthetic(synthetic, seed, Path(save) if save else None)
+    elif file:
+        try:
+            payloads = list(read_feed(Path(file)))
+        except SkytallyError as exc:
+            _fail(str(exc))
+    else:
+        _fail("give a FILE.jsonl to replay, or --synthetic N")
+    if dry_run:
+        return
     settings = runtime.settings
     target = topic or settings.topic_reports
     with Progress() as progress:
@@ -92,6 +107,26 @@ async def replay(self: Any, file: str, rate: float, topic: str | None) -> None:
             on_sent=lambda n: progress.update(task, completed=n),
         )
     print(f"sent {sent} messages to {target} at {settings.kafka_bootstrap}")
+
+
+def _synthetic(n: int, seed: int, save: Path | None) -> list[Any]:
+    """Generate a synthetic stream; optionally write it and its expected counts to ``save``."""
+    from service.feed import payload_from_line
+    from service.synthetic import generate, truth
+
+    reports, statements = generate(n, seed=seed)
+    if save is not None:
+        save.mkdir(parents=True, exist_ok=True)
+        with (save / "reports.jsonl").open("w", encoding="utf-8") as fh:
+            for report in reports:
+                fh.write(json.dumps(report, ensure_ascii=False) + "\n")
+        expected = {"windows": [w.name for w in runtime.windows], "grace_hours": runtime.settings.grace_hours,
+                    "statements": len(statements), "reports": len(reports),
+                    "counts": truth(statements, runtime.windows)}
+        (save / "expected.json").write_text(json.dumps(expected, indent=1), encoding="utf-8")
+        print(f"wrote {len(reports)} reports of {len(statements)} statements and their expected "
+              f"counts to {save}/", file=sys.stderr)
+    return [payload_from_line(r, i) for i, r in enumerate(reports, 1)]
 
 
 @app.command(

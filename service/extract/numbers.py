@@ -1,0 +1,241 @@
+"""Counts in text: digits, number words in en/ru/uk case forms, articles and vague quantities.
+
+A :class:`Num` is a candidate count at a token position with its modifiers (approximate,
+lower bound, distributive "each"/"по", increment "another"/"ещё", running total "уже",
+weapon noun). Numbers that are dates, clock times, years, house numbers, loss-table
+figures, casualties or distances are dropped here, before any pairing with places.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from service.extract import lexicon as lx
+from service.extract.text import Token
+
+_MAX_COUNT = 10_000
+_STREET_WORDS = ("улиц", "вулиц", "street", "ул", "вул", "road", "avenue", "проспект", "пр")
+_HOUSE_WORDS = frozenset({"№", "no", "house", "дом", "д", "будинок", "будинку", "дома", "#"})
+_TIME_AFTER = frozenset({"a", "p", "am", "pm", "gmt", "utc", "мск", "msk", "h", "год", "ч"})
+
+
+@dataclass(slots=True)
+class Num:
+    """One candidate count; ``value`` None means a vague or 'all' quantity."""
+
+    tok: int
+    end: int
+    value: int | None
+    approx: bool = False
+    lower: bool = False
+    each: bool = False
+    increment: bool = False
+    running: bool = False
+    vague_all: bool = False
+    weapon: str | None = None
+    launched: bool = False
+    of_them: bool = False
+    drop: bool = False
+    models: list[str] = field(default_factory=list)
+
+
+def _weapon_of(word: str) -> str | None:
+    for prefix, kind in lx.WEAPON_PREFIXES:
+        if word.startswith(prefix):
+            return kind
+    return None
+
+
+def weapon_of(word: str) -> str | None:
+    """Weapon type of a noun token (drone/missile/target/bomb/boat/aircraft/other)."""
+    return _weapon_of(word.strip('"'))
+
+
+def _non_count(word: str) -> bool:
+    return word.startswith(lx.NON_COUNT_PREFIXES)
+
+
+def _word_value(toks: list[Token], i: int) -> tuple[int, int] | None:
+    """Value of a number word at i (with compounds like 'twenty-one', 'двадцать два')."""
+    w = toks[i].text
+    if "-" in w and toks[i].kind == "word":
+        parts = w.split("-")
+        if len(parts) == 2 and parts[0] in lx.NUMBER_WORDS and parts[1] in lx.NUMBER_WORDS:
+            a, b = lx.NUMBER_WORDS[parts[0]], lx.NUMBER_WORDS[parts[1]]
+            if a in lx.TENS and b < 10:
+                return a + b, i + 1
+        return None
+    if w not in lx.NUMBER_WORDS:
+        return None
+    value = lx.NUMBER_WORDS[w]
+    end = i + 1
+    if value in lx.TENS and end < len(toks) and toks[end].text in lx.NUMBER_WORDS:
+        nxt = lx.NUMBER_WORDS[toks[end].text]
+        if nxt < 10:
+            value, end = value + nxt, end + 1
+    return value, end
+
+
+def _digit_value(tok: Token) -> int | None:
+    digits = tok.text.replace(" ", "").replace(",", "")
+    return int(digits) if digits.isdigit() and len(digits) <= 6 else None
+
+
+def read_numbers(toks: list[Token], lo: int, hi: int) -> list[Num]:
+    """Candidate counts among tokens[lo:hi] (one sentence), in order."""
+    out: list[Num] = []
+    i = lo
+    while i < hi:
+        tok = toks[i]
+        w = tok.text
+        num: Num | None = None
+        if tok.kind == "num":
+            value = _digit_value(tok)
+            if value is not None:
+                num = Num(i, i + 1, value)
+                if _is_non_count_digit(toks, i, hi, value):
+                    num.drop = True
+        elif tok.kind == "word":
+            num = _read_word_number(toks, i, hi)
+        if num is None:
+            i += 1
+            continue
+        _modifiers(toks, lo, hi, num)
+        if num.value is not None and num.value > _MAX_COUNT:
+            num.drop = True
+        out.append(num)
+        i = max(num.end, i + 1)
+    return out
+
+
+def _read_word_number(toks: list[Token], i: int, hi: int) -> Num | None:
+    w = toks[i].text
+    prev = toks[i - 1].text if i > 0 else ""
+    wv = _word_value(toks, i)
+    if wv is not None:
+        if w == "one" and prev in ("every", "each", "no"):
+            return Num(i, i + 1, None, vague_all=True) if prev != "no" else None
+        return Num(i, wv[1], wv[0])
+    if w in ("a", "an"):
+        for j in range(i + 1, min(i + 4, hi)):
+            t = toks[j].text.strip('"')
+            if t in lx.SINGULAR_WEAPONS:
+                return Num(i, i + 1, 1)
+            if toks[j].kind != "word" or t in ("of", "and"):
+                break
+        return None
+    if w == "another" and not (i + 1 < hi and toks[i + 1].text in lx.NUMBER_WORDS):
+        nxt = toks[i + 1].text if i + 1 < hi else ""
+        if nxt in ("time", "day", "night", "attack"):
+            return None
+        return Num(i, i + 1, 1, increment=True)
+    if w in lx.ORDINALS and prev in ("already", "уже", "вже", "the") and (
+        prev != "the" or (i > 1 and toks[i - 2].text in ("already", "уже", "вже"))
+    ):
+        return Num(i, i + 1, lx.ORDINALS[w], running=True)
+    if w in lx.VAGUE_WORDS:
+        nxt = toks[i + 1].text if i + 1 < hi else ""
+        if nxt in lx.NUMBER_WORDS or (i + 1 < hi and toks[i + 1].kind == "num"):
+            return None  # "усі три", "all 12": the number itself counts
+        is_all = w in ("all", "все", "всех", "усі", "всі")
+        return Num(i, i + 1, None, vague_all=is_all)
+    if w in ("number",) and prev == "a" and i + 1 < hi and toks[i + 1].text == "of":
+        return Num(i, i + 2, None)
+    if w in lx.SINGULAR_WEAPONS and w not in ("drone", "uav", "missile", "rocket", "shahed"):
+        if not any(toks[j].kind == "num" or toks[j].text in lx.NUMBER_WORDS
+                   for j in range(max(0, i - 3), i)):
+            return Num(i, i + 1, 1)
+    if w == "бпла" and i > 0 and prev.endswith(("ий", "ый", "ой")) and not (
+        i > 1 and (toks[i - 2].kind == "num" or toks[i - 2].text in lx.NUMBER_WORDS)
+    ):
+        return Num(i, i + 1, 1)
+    return None
+
+
+def _is_non_count_digit(toks: list[Token], i: int, hi: int, value: int) -> bool:
+    nxt = toks[i + 1].text if i + 1 < hi else ""
+    nxt2 = toks[i + 2].text if i + 2 < hi else ""
+    prev = toks[i - 1].text if i > 0 else ""
+    if nxt in lx.MONTHS or prev in lx.MONTHS or nxt in _TIME_AFTER or nxt == "%":
+        return True
+    if nxt == "(" and nxt2.startswith("+"):
+        return True
+    if nxt in ("-", "—") and i + 2 < hi and toks[i + 2].kind == "num" and value >= 100:
+        return True
+    if 1900 <= value <= 2100 and len(toks[i].text) == 4:
+        return True
+    if prev in _HOUSE_WORDS or prev == "+":
+        return True
+    for j in range(max(0, i - 4), i):
+        if toks[j].text.startswith(_STREET_WORDS) and len(toks[j].text) > 2:
+            return True
+    return False
+
+
+def _modifiers(toks: list[Token], lo: int, hi: int, num: Num) -> None:
+    i = num.tok
+    p1 = toks[i - 1].text if i - 1 >= lo else ""
+    p2 = toks[i - 2].text if i - 2 >= lo else ""
+    if p1 in lx.APPROX_WORDS or (p1 == "to" and p2 == "up"):
+        num.approx = True
+    if p1 in lx.LOWER_WORDS or (p2, p1) in lx.LOWER_PAIRS or (p1 == "over" and num.value):
+        num.approx = num.lower = True
+    if p2 in lx.LOWER_WORDS and p1 in lx.APPROX_WORDS:
+        num.lower = True
+    if p1 == "по":
+        num.each = True
+    if p1 in lx.INCREMENT_WORDS or p2 in ("ещё", "еще", "ще") or p1 == "one":
+        num.increment = True
+    if p1 in ("уже", "вже", "already") or (p1 == "to" and _has_before(toks, lo, i, ("bringing",
+                                                                              "brings"))):
+        num.running = True
+    if p1 in ("of", "из", "із", "з") and (p2.isdigit() or p2 in lx.NUMBER_WORDS or p2 == "out"):
+        num.launched = True
+    elif p1 == "the" and p2 == "of":
+        num.launched = True
+    _look_right(toks, hi, num)
+
+
+def _look_right(toks: list[Token], hi: int, num: Num) -> None:
+    j = num.end
+    steps = 0
+    while j < hi and steps < 5:
+        t = toks[j].text.strip('"')
+        if t in lx.EACH_WORDS:
+            num.each = True
+        elif t == "more" or t in ("ещё", "еще", "ще"):
+            num.increment = True
+        elif t in ("of", "из", "з", "із") and j + 1 < hi and toks[j + 1].text in (
+            "them", "них", "those", "these"
+        ):
+            num.of_them = True
+            j += 2
+            steps += 2
+            continue
+        elif toks[j].kind in ("punct", "nl", "num", "time"):
+            if t in ('"', "«"):
+                j += 1
+                steps += 1
+                continue
+            break
+        else:
+            kind = _weapon_of(t)
+            if kind is not None:
+                if num.weapon is None:
+                    num.weapon = kind
+                if "-" in t or kind in ("missile",) and t[:1] in "kхs":
+                    num.models.append(t)
+                if kind == "drone" and j > num.end and toks[j - 1].text in lx.SEA_DRONE_WORDS:
+                    num.weapon = "boat"
+                break
+            if _non_count(t) and num.weapon is None:
+                num.drop = True
+                break
+            if t in lx.NUMBER_WORDS:
+                break
+        j += 1
+        steps += 1
+
+
+def _has_before(toks: list[Token], lo: int, i: int, words: tuple[str, ...]) -> bool:
+    return any(toks[j].text in words for j in range(max(lo, i - 12), i))
