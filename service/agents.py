@@ -69,8 +69,13 @@ async def send_dead_letter(err: InputError, message: Any, raw: bytes | None) -> 
     )
     runtime.metrics.dead_letters.labels(reason=err.reason, stage=err.stage).inc()
     log.warning(
-        "dead_letter", reason=err.reason, stage=err.stage, error=str(err)[:300],
-        topic=message.topic, partition=message.partition, offset=message.offset,
+        "dead_letter",
+        reason=err.reason,
+        stage=err.stage,
+        error=str(err)[:300],
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
     )
     await topics.dead_letter.send(
         key=f"{message.topic}:{message.partition}:{message.offset}".encode(),
@@ -93,7 +98,8 @@ async def extract_reports(stream: Any) -> None:
         try:
             started = time.perf_counter()
             result = pipeline.read_message(
-                raw, max_bytes=runtime.settings.max_report_bytes,
+                raw,
+                max_bytes=runtime.settings.max_report_bytes,
                 message_time=_message_time(message.timestamp),
             )
             metrics.extraction_seconds.observe(time.perf_counter() - started)
@@ -102,8 +108,11 @@ async def extract_reports(stream: Any) -> None:
             continue
         metrics.reports_extracted.inc()
         log.info(
-            "report_extracted", report_id=result.id, regions=len(result.interceptions),
-            claimed_total=result.claimed_total, fingerprint=result.fingerprint,
+            "report_extracted",
+            report_id=result.id,
+            regions=len(result.interceptions),
+            claimed_total=result.claimed_total,
+            fingerprint=result.fingerprint,
         )
         await topics.interceptions.send(
             key=(result.fingerprint or result.id).encode(), value=result.model_dump(mode="json")

@@ -39,15 +39,24 @@ def rules_of(runtime: Any) -> RuleSet:
 
 
 def on_count(
-    alerts: MutableMapping[str, Any], runtime: Any, count: RegionCount,
-    evidence: tuple[AlertEvidence, ...], now: datetime, partition: int,
+    alerts: MutableMapping[str, Any],
+    runtime: Any,
+    count: RegionCount,
+    evidence: tuple[AlertEvidence, ...],
+    now: datetime,
+    partition: int,
 ) -> list[AlertEvent]:
     """Evaluate the rules on a window's new count; store the new state; return events."""
     key = f"{count.window}|{count.window_start.isoformat()}|{count.code}"
     stored = alerts.get(key) or {}
     wc = WindowCount(
-        window=count.window, window_start=count.window_start, window_end=count.window_end,
-        region=count.region, code=count.code, count=count.count, evidence=evidence,
+        window=count.window,
+        window_start=count.window_start,
+        window_end=count.window_end,
+        region=count.region,
+        code=count.code,
+        count=count.count,
+        evidence=evidence,
         confidence=min((e.confidence for e in evidence), default=1.0),
     )
     state, events = evaluate(rules_of(runtime), stored.get("engine"), wc, now)
@@ -57,16 +66,22 @@ def on_count(
         alerts[key] = {
             "engine": state,
             "last": events[-1].model_dump(mode="json") if events else stored.get("last"),
-            "partition": partition, "window": count.window,
+            "partition": partition,
+            "window": count.window,
             "window_start": count.window_start.isoformat(),
-            "window_end": count.window_end.isoformat(), "code": count.code,
-            "region": count.region, "count": count.count,
+            "window_end": count.window_end.isoformat(),
+            "code": count.code,
+            "region": count.region,
+            "count": count.count,
         }
     return events
 
 
 def on_stream_time(
-    alerts: MutableMapping[str, Any], runtime: Any, closed_before: datetime, now: datetime,
+    alerts: MutableMapping[str, Any],
+    runtime: Any,
+    closed_before: datetime,
+    now: datetime,
     partition: int,
 ) -> list[AlertEvent]:
     """Resolve the alerts of windows of this partition that ended before ``closed_before``."""
@@ -78,11 +93,18 @@ def on_stream_time(
         if end >= closed_before:
             continue
         wc = WindowCount(
-            window=stored["window"], window_start=datetime.fromisoformat(stored["window_start"]),
-            window_end=end, region=stored["region"], code=stored["code"], count=stored["count"],
+            window=stored["window"],
+            window_start=datetime.fromisoformat(stored["window_start"]),
+            window_end=end,
+            region=stored["region"],
+            code=stored["code"],
+            count=stored["count"],
         )
         state, closing = close_window(rules_of(runtime), stored["engine"], wc, now)
         events.extend(closing)
-        alerts[key] = {**stored, "engine": state,
-                       "last": closing[-1].model_dump(mode="json") if closing else stored["last"]}
+        alerts[key] = {
+            **stored,
+            "engine": state,
+            "last": closing[-1].model_dump(mode="json") if closing else stored["last"],
+        }
     return events

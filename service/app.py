@@ -88,17 +88,20 @@ class Topics:
 def create_topics(app: faust.App, settings: Settings) -> Topics:
     """Declare the topics; raw bytes in, JSON out."""
     return Topics(
-        reports=app.topic(settings.topic_reports, key_type=bytes, value_type=bytes,
-                          key_serializer="raw", value_serializer="raw"),
-        interceptions=app.topic(settings.topic_interceptions, key_serializer="raw",
-                                value_serializer="json"),
-        region_updates=app.topic(settings.topic_region_updates, key_serializer="raw",
-                                 value_serializer="json", internal=True),
-        region_counts=app.topic(settings.topic_region_counts, key_serializer="raw",
-                                value_serializer="json"),
+        reports=app.topic(
+            settings.topic_reports,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+        ),
+        interceptions=app.topic(settings.topic_interceptions, key_serializer="raw", value_serializer="json"),
+        region_updates=app.topic(
+            settings.topic_region_updates, key_serializer="raw", value_serializer="json", internal=True
+        ),
+        region_counts=app.topic(settings.topic_region_counts, key_serializer="raw", value_serializer="json"),
         alerts=app.topic(settings.topic_alerts, key_serializer="raw", value_serializer="json"),
-        dead_letter=app.topic(settings.topic_dead_letter, key_serializer="raw",
-                              value_serializer="json"),
+        dead_letter=app.topic(settings.topic_dead_letter, key_serializer="raw", value_serializer="json"),
     )
 
 
@@ -125,11 +128,12 @@ runtime = Runtime(
 )
 
 #: statement fingerprint -> merged statement (service.aggregate.StatementState)
-statements_table = app.Table("statements", default=None,
-                             help="One entry per real-world statement, max-merged across outlets.")
+statements_table = app.Table(
+    "statements", default=None, help="One entry per real-world statement, max-merged across outlets."
+)
 #: "code|bucket_start" -> hour bucket of one region (service.aggregate.BucketState)
-buckets_table = app.Table("region-buckets", default=None,
-                          help="Per region and UTC hour: each statement's figure.")
+buckets_table = app.Table(
+    "region-buckets", default=None, help="Per region and UTC hour: each statement's figure."
+)
 #: "window|window_start|code" -> alert state (service.alerting)
-alerts_table = app.Table("alert-state", default=None,
-                         help="Alert lifecycle state per region window.")
+alerts_table = app.Table("alert-state", default=None, help="Alert lifecycle state per region window.")

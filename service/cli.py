@@ -34,8 +34,12 @@ def _parse_date(value: str | None) -> date | None:
 @app.command(
     argument("file", required=False, default="-"),
     option("--published", default=None, help="Publication date (ISO) for plain mode."),
-    option("--jsonl", is_flag=True, default=False,
-           help='Read lines {"id","text","published","language"}; write one result per line.'),
+    option(
+        "--jsonl",
+        is_flag=True,
+        default=False,
+        help='Read lines {"id","text","published","language"}; write one result per line.',
+    ),
 )
 async def extract(self: Any, file: str, published: str | None, jsonl: bool) -> None:
     """Extract interceptions from report text offline (no broker)."""
@@ -44,11 +48,12 @@ async def extract(self: Any, file: str, published: str | None, jsonl: bool) -> N
     stream = sys.stdin if file == "-" else None
     if stream is None and not Path(file).exists():
         _fail(f"{file}: no such file")
-    with (stream or Path(file).open(encoding="utf-8")) as fh:
+    with stream or Path(file).open(encoding="utf-8") as fh:
         if not jsonl:
             text = fh.read()
-            result = extract_report(text, report_id="stdin" if file == "-" else Path(file).name,
-                                    published=_parse_date(published))
+            result = extract_report(
+                text, report_id="stdin" if file == "-" else Path(file).name, published=_parse_date(published)
+            )
             print(result.model_dump_json(indent=2))
             return
         out = sys.stdout
@@ -62,8 +67,10 @@ async def extract(self: Any, file: str, published: str | None, jsonl: bool) -> N
                 _fail(f"line {line_no}: expected a JSON object with 'text' ({exc})")
             pub = item.get("published") or item.get("published_at")
             result = extract_report(
-                str(text), report_id=str(item.get("id", line_no)),
-                published=_parse_date(pub), language=item.get("language"),
+                str(text),
+                report_id=str(item.get("id", line_no)),
+                published=_parse_date(pub),
+                language=item.get("language"),
             )
             out.write(result.model_dump_json() + "\n")
 
@@ -72,15 +79,30 @@ async def extract(self: Any, file: str, published: str | None, jsonl: bool) -> N
     argument("file", required=False, default=None),
     option("--rate", type=float, default=0.0, help="Messages per second (0: as fast as possible)."),
     option("--topic", default=None, help="Target topic (default: the reports topic)."),
-    option("--synthetic", type=int, default=0,
-           help="Generate N statements (republished, late, revised) instead of reading FILE."),
+    option(
+        "--synthetic",
+        type=int,
+        default=0,
+        help="Generate N statements (republished, late, revised) instead of reading FILE.",
+    ),
     option("--seed", type=int, default=1, help="Random seed of the synthetic stream."),
-    option("--save", default=None,
-           help="With --synthetic: write reports.jsonl and expected.json (final counts) here."),
+    option(
+        "--save",
+        default=None,
+        help="With --synthetic: write reports.jsonl and expected.json (final counts) here.",
+    ),
     option("--dry-run", is_flag=True, default=False, help="Write the files only; produce nothing."),
 )
-async def replay(self: Any, file: str | None, rate: float, topic: str | None, synthetic: int,
-                 seed: int, save: str | None, dry_run: bool) -> None:
+async def replay(
+    self: Any,
+    file: str | None,
+    rate: float,
+    topic: str | None,
+    synthetic: int,
+    seed: int,
+    save: str | None,
+    dry_run: bool,
+) -> None:
     """Produce reports (a JSONL file or a synthetic stream) to the input topic, with a progress bar."""
     from rich.progress import Progress
 
@@ -103,7 +125,10 @@ async def replay(self: Any, file: str | None, rate: float, topic: str | None, sy
     with Progress() as progress:
         task = progress.add_task(f"replay -> {target}", total=len(payloads))
         sent = await produce_feed(
-            settings.kafka_bootstrap, target, payloads, rate=rate,
+            settings.kafka_bootstrap,
+            target,
+            payloads,
+            rate=rate,
             on_sent=lambda n: progress.update(task, completed=n),
         )
     print(f"sent {sent} messages to {target} at {settings.kafka_bootstrap}")
@@ -120,12 +145,19 @@ def _synthetic(n: int, seed: int, save: Path | None) -> list[Any]:
         with (save / "reports.jsonl").open("w", encoding="utf-8") as fh:
             for report in reports:
                 fh.write(json.dumps(report, ensure_ascii=False) + "\n")
-        expected = {"windows": [w.name for w in runtime.windows], "grace_hours": runtime.settings.grace_hours,
-                    "statements": len(statements), "reports": len(reports),
-                    "counts": truth(statements, runtime.windows)}
+        expected = {
+            "windows": [w.name for w in runtime.windows],
+            "grace_hours": runtime.settings.grace_hours,
+            "statements": len(statements),
+            "reports": len(reports),
+            "counts": truth(statements, runtime.windows),
+        }
         (save / "expected.json").write_text(json.dumps(expected, indent=1), encoding="utf-8")
-        print(f"wrote {len(reports)} reports of {len(statements)} statements and their expected "
-              f"counts to {save}/", file=sys.stderr)
+        print(
+            f"wrote {len(reports)} reports of {len(statements)} statements and their expected "
+            f"counts to {save}/",
+            file=sys.stderr,
+        )
     return [payload_from_line(r, i) for i, r in enumerate(reports, 1)]
 
 
@@ -141,8 +173,12 @@ async def schemas(self: Any, out: str) -> None:
 
 
 @app.command(
-    option("--once", is_flag=True, default=False,
-           help="Exit 0 once every fed report is processed, after printing the final tables."),
+    option(
+        "--once",
+        is_flag=True,
+        default=False,
+        help="Exit 0 once every fed report is processed, after printing the final tables.",
+    ),
     option("--feed", default=None, help="Feed file (JSONL or a plain text report)."),
     option("--rate", type=float, default=4.0, help="Reports per second fed (0: all at once)."),
 )
@@ -180,7 +216,8 @@ def check_worker_config() -> None:
     unknown = rules.unknown_windows([w.name for w in runtime.windows])
     if unknown:
         structlog.get_logger("skytally").warning(
-            "rules_for_windows_not_kept", windows=unknown,
+            "rules_for_windows_not_kept",
+            windows=unknown,
             hint="add them to SKYTALLY_WINDOWS or remove those rules; they can never fire",
         )
 

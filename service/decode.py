@@ -44,9 +44,7 @@ def _check_depth(body: str) -> None:
         elif ch in "[{":
             depth += 1
             if depth > MAX_JSON_DEPTH:
-                raise InputError(
-                    "invalid_schema", f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
-                )
+                raise InputError("invalid_schema", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
         elif ch in "]}":
             depth -= 1
 
@@ -57,9 +55,7 @@ def _looks_binary(body: str) -> bool:
     return bad > 0
 
 
-def decode_report(
-    raw: bytes | None, *, max_bytes: int, message_time: datetime | None = None
-) -> ReportIn:
+def decode_report(raw: bytes | None, *, max_bytes: int, message_time: datetime | None = None) -> ReportIn:
     """Decode one message value; raise InputError saying which rule the message broke."""
     if raw is None or len(raw) == 0:
         raise InputError("empty", "message value is empty")
@@ -75,10 +71,7 @@ def decode_report(
     if _looks_binary(body):
         raise InputError("binary", "message contains control characters: binary, not text")
     stripped = body.lstrip()
-    if stripped.startswith(("{", "[")):
-        report = _decode_json(stripped)
-    else:
-        report = ReportIn(text=body)
+    report = _decode_json(stripped) if stripped.startswith(("{", "[")) else ReportIn(text=body)
     if not report.text.strip():
         raise InputError("empty_text", "report text is empty", stage="validate")
     if report.id is None:
@@ -97,14 +90,11 @@ def _decode_json(body: str) -> ReportIn:
     except (json.JSONDecodeError, RecursionError) as exc:
         raise InputError("not_json", f"message starts like JSON but does not parse: {exc}") from exc
     if not isinstance(data, dict):
-        raise InputError(
-            "invalid_schema", f"JSON message must be an object, got {type(data).__name__}"
-        )
+        raise InputError("invalid_schema", f"JSON message must be an object, got {type(data).__name__}")
     try:
         return ReportIn.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-            for err in exc.errors()[:5]
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()[:5]
         )
         raise InputError("invalid_schema", f"report does not match the schema: {problems}") from exc

@@ -54,10 +54,13 @@ def _print_record(topic_kind: str, value: dict[str, Any], state: DemoState) -> N
     state.last_record_at = time.monotonic()
     if topic_kind == "interceptions":
         state.processed += 1
-        rows = ", ".join(
-            f"{r['region']} {r['count'] if r['count'] is not None else '?'}"
-            for r in value.get("interceptions", [])
-        ) or "no interceptions"
+        rows = (
+            ", ".join(
+                f"{r['region']} {r['count'] if r['count'] is not None else '?'}"
+                for r in value.get("interceptions", [])
+            )
+            or "no interceptions"
+        )
         total = value.get("claimed_total")
         console.print(
             f"[cyan]report[/] {value['id']}: {rows}"
@@ -88,8 +91,12 @@ async def _watch(bootstrap: str, settings: Settings, state: DemoState, stop: asy
         settings.topic_alerts: "alerts",
     }
     consumer = AIOKafkaConsumer(
-        *kinds, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-        group_id=None, enable_auto_commit=False, metadata_max_age_ms=1000,
+        *kinds,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        group_id=None,
+        enable_auto_commit=False,
+        metadata_max_age_ms=1000,
     )
     await consumer.start()
     try:
@@ -110,11 +117,18 @@ async def _create_topics(bootstrap: str, settings: Settings) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        names = [settings.topic_reports, settings.topic_interceptions, settings.topic_region_counts,
-                 settings.topic_alerts, settings.topic_dead_letter, settings.topic_region_updates]
+        names = [
+            settings.topic_reports,
+            settings.topic_interceptions,
+            settings.topic_region_counts,
+            settings.topic_alerts,
+            settings.topic_dead_letter,
+            settings.topic_region_updates,
+        ]
         existing = set(await admin.list_topics())
-        new = [NewTopic(n, settings.partitions, settings.replication_factor)
-               for n in names if n not in existing]
+        new = [
+            NewTopic(n, settings.partitions, settings.replication_factor) for n in names if n not in existing
+        ]
         if new:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(new)
@@ -133,9 +147,22 @@ def _start_worker(bootstrap: str, web_port: int, workdir: Path, app_id: str) -> 
     }
     log = (workdir / "worker.log").open("wb")
     return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "service", "worker", "-l", "info",
-         "--web-port", str(web_port), "--web-host", "127.0.0.1"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
+        [
+            sys.executable,
+            "-m",
+            "service",
+            "worker",
+            "-l",
+            "info",
+            "--web-port",
+            str(web_port),
+            "--web-host",
+            "127.0.0.1",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=workdir,
     )
 
 
@@ -163,8 +190,15 @@ def _final_table(api: dict[str, Any]) -> Table:
         table.add_column(col, justify="right" if col in ("count", "statements", "outlets") else "left")
     for window, rows in api.get("windows", {}).items():
         for row in rows:
-            table.add_row(window, row["window_start"][:16], row["region"], row["code"],
-                          str(row["count"]), str(row["statements"]), str(row["outlets"]))
+            table.add_row(
+                window,
+                row["window_start"][:16],
+                row["region"],
+                row["code"],
+                str(row["count"]),
+                str(row["statements"]),
+                str(row["outlets"]),
+            )
     return table
 
 
@@ -209,7 +243,7 @@ async def run_demo(settings: Settings, *, once: bool, feed: Path | None, rate: f
     finally:
         stop.set()
         if watcher is not None:
-            with contextlib.suppress(asyncio.CancelledError, Exception):  # noqa: BLE001 - shutdown
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(watcher, 5)
         if worker is not None:
             stop_process(worker, timeout=15)
@@ -222,13 +256,17 @@ async def _wait_processed(state: DemoState, worker: subprocess.Popen[bytes], wor
     deadline = time.monotonic() + PROCESS_TIMEOUT_S
     while time.monotonic() < deadline:
         if worker.poll() is not None:
-            raise BrokerError(f"the worker exited with code {worker.returncode}; see {workdir / 'worker.log'}")
+            raise BrokerError(
+                f"the worker exited with code {worker.returncode}; see {workdir / 'worker.log'}"
+            )
         settled = time.monotonic() - state.last_record_at > SETTLE_S
         if state.processed >= state.expected and settled:
             return True
         await asyncio.sleep(0.2)
-    console.print(f"[red]Timed out[/]: {state.processed} of {state.expected} reports "
-                  f"processed in {PROCESS_TIMEOUT_S:.0f}s; see {workdir / 'worker.log'}")
+    console.print(
+        f"[red]Timed out[/]: {state.processed} of {state.expected} reports "
+        f"processed in {PROCESS_TIMEOUT_S:.0f}s; see {workdir / 'worker.log'}"
+    )
     return False
 
 
@@ -237,8 +275,7 @@ def _print_summary(base: str, state: DemoState) -> None:
     regions = _get_json(f"{base}/api/regions")
     alerts = _get_json(f"{base}/api/alerts")
     console.print(_final_table(regions))
-    console.print(f"Alerts active: {len(alerts.get('active', []))}, "
-                  f"events: {len(alerts.get('recent', []))}")
+    console.print(f"Alerts active: {len(alerts.get('active', []))}, events: {len(alerts.get('recent', []))}")
     for alert in alerts.get("active", []):
         console.print(f"  [bold]{alert['severity']}[/] {alert['summary']}")
     console.print(f"{state.processed} reports processed, {state.dead_letters} dead-lettered.")

@@ -1,10 +1,10 @@
 """skytally's exceptions: one root, a small tree.
 
-    SkytallyError
-    ├── InputError          a message that cannot be processed (goes to the dead-letter topic)
-    │   └── (reason codes: empty, too_large, not_utf8, binary, not_json, invalid_schema, empty_text)
-    ├── ConfigError         bad settings or rules: the operator must fix a file or variable
-    └── BrokerError         the embedded or configured broker cannot be started or reached
+SkytallyError
+├── InputError          a message that cannot be processed (goes to the dead-letter topic)
+│   └── (reason codes: empty, too_large, not_utf8, binary, not_json, invalid_schema, empty_text)
+├── ConfigError         bad settings or rules: the operator must fix a file or variable
+└── BrokerError         the embedded or configured broker cannot be started or reached
 """
 
 from __future__ import annotations

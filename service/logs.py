@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import logging.config
 from typing import Any
 
 import structlog

@@ -51,7 +51,7 @@ class RuntimeLike(Protocol):
 def read_message(raw: bytes | None, *, max_bytes: int, message_time: datetime) -> ExtractionResult:
     """Stage 1: decode and extract one message; InputError for anything that cannot be read."""
     report = decode_report(raw, max_bytes=max_bytes, message_time=message_time)
-    assert report.id is not None  # decode_report fills it  # noqa: S101
+    assert report.id is not None  # decode_report fills it
     published = report.published_at
     try:
         result = extract_report(
@@ -106,9 +106,7 @@ class RegionOutcome:
     late: bool = False
 
 
-def window_count(
-    buckets: Table, code: str, start: datetime, end: datetime
-) -> tuple[int, dict[str, Any]]:
+def window_count(buckets: Table, code: str, start: datetime, end: datetime) -> tuple[int, dict[str, Any]]:
     """A region's count over ``[start, end)`` and the statements behind it."""
     total = 0
     statements: dict[str, Any] = {}
@@ -124,9 +122,14 @@ def evidence_of(statements: dict[str, Any]) -> tuple[AlertEvidence, ...]:
     rows = sorted(statements.values(), key=lambda s: -int(s["count"]))
     return tuple(
         AlertEvidence(
-            report_id=s["report_id"], source=s.get("source"), url=s.get("url"), count=s["count"],
-            claimed_total=s.get("claimed_total"), evidence=s.get("evidence", "")[:500],
-            confidence=s.get("confidence", 0.0), outlets=s.get("outlets", 1),
+            report_id=s["report_id"],
+            source=s.get("source"),
+            url=s.get("url"),
+            count=s["count"],
+            claimed_total=s.get("claimed_total"),
+            evidence=s.get("evidence", "")[:500],
+            confidence=s.get("confidence", 0.0),
+            outlets=s.get("outlets", 1),
         )
         for s in rows[:10]
     )
@@ -156,11 +159,16 @@ def apply_region_update(
         return outcome
     now = datetime.now(UTC)
     for spec in runtime.windows:
-        for start, end in spec.containing(event_time):
+        for _start, end in spec.containing(event_time):
             if end + grace < stream_time:
                 runtime.metrics.late_statements.labels(window=spec.name).inc()
-                log.warning("late_statement", code=update.code, window=spec.name,
-                            window_end=end.isoformat(), stream_time=stream_time.isoformat())
+                log.warning(
+                    "late_statement",
+                    code=update.code,
+                    window=spec.name,
+                    window_end=end.isoformat(),
+                    stream_time=stream_time.isoformat(),
+                )
                 outcome.late = True
     if outcome.late:
         return outcome
@@ -172,8 +180,13 @@ def apply_region_update(
         for start, end in spec.containing(event_time):
             total, statements = window_count(buckets, update.code, start, end)
             count = RegionCount(
-                window=spec.name, window_start=start, window_end=end, region=update.region,
-                code=update.code, count=total, statements=len(statements),
+                window=spec.name,
+                window_start=start,
+                window_end=end,
+                region=update.region,
+                code=update.code,
+                count=total,
+                statements=len(statements),
                 outlets=sum(int(s.get("outlets", 1)) for s in statements.values()),
                 updated_at=now,
             )
@@ -184,7 +197,9 @@ def apply_region_update(
             )
     if event_time > stream_time or stream_time_raw is None:
         buckets[st_key] = max(event_time, stream_time).isoformat()
-        outcome.alerts.extend(alert_flow.on_stream_time(alerts, runtime, max(event_time, stream_time) - grace, now, partition))
+        outcome.alerts.extend(
+            alert_flow.on_stream_time(alerts, runtime, max(event_time, stream_time) - grace, now, partition)
+        )
     return outcome
 
 

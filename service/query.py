@@ -67,12 +67,17 @@ def region_windows(
                 if not statements:
                     continue
                 region = next(iter(statements.values())).get("region", code)
-                rows.append({
-                    "region": region, "code": code,
-                    "window_start": start.isoformat(), "window_end": end.isoformat(),
-                    "count": count, "statements": len(statements),
-                    "outlets": sum(int(s.get("outlets", 1)) for s in statements.values()),
-                })
+                rows.append(
+                    {
+                        "region": region,
+                        "code": code,
+                        "window_start": start.isoformat(),
+                        "window_end": end.isoformat(),
+                        "count": count,
+                        "statements": len(statements),
+                        "outlets": sum(int(s.get("outlets", 1)) for s in statements.values()),
+                    }
+                )
         rows.sort(key=lambda r: (-r["count"], r["region"], r["window_start"]))
         out[spec.name] = rows
     return {

@@ -38,9 +38,7 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(
         default=10.0, gt=0, description="SKYTALLY_SESSION_TIMEOUT_S: consumer group session timeout"
     )
-    heartbeat_interval_s: float = Field(
-        default=1.0, gt=0, description="SKYTALLY_HEARTBEAT_INTERVAL_S"
-    )
+    heartbeat_interval_s: float = Field(default=1.0, gt=0, description="SKYTALLY_HEARTBEAT_INTERVAL_S")
     partitions: int = Field(default=4, ge=1, description="SKYTALLY_PARTITIONS: topic partitions")
     replication_factor: int = Field(default=1, ge=1, description="SKYTALLY_REPLICATION_FACTOR")
 
@@ -53,9 +51,7 @@ class Settings(BaseSettings):
         default="skytally.region-counts", description="SKYTALLY_TOPIC_REGION_COUNTS"
     )
     topic_alerts: str = Field(default="skytally.alerts", description="SKYTALLY_TOPIC_ALERTS")
-    topic_dead_letter: str = Field(
-        default="skytally.dead-letter", description="SKYTALLY_TOPIC_DEAD_LETTER"
-    )
+    topic_dead_letter: str = Field(default="skytally.dead-letter", description="SKYTALLY_TOPIC_DEAD_LETTER")
     topic_region_updates: str = Field(
         default="skytally.region-updates",
         description="SKYTALLY_TOPIC_REGION_UPDATES: internal, statement figures keyed by region",
@@ -93,7 +89,7 @@ class Settings(BaseSettings):
     )
     runbook_base_url: str | None = Field(
         default=None,
-        description="SKYTALLY_RUNBOOK_BASE_URL: runbook link base put into alerts (default: the rules file's)",
+        description="SKYTALLY_RUNBOOK_BASE_URL: runbook link base in alerts (default: the rules file's)",
     )
 
 

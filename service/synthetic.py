@@ -30,10 +30,35 @@ REGIONS: tuple[tuple[str, str, str], ...] = (
     ("Smolensk Oblast", "RU-SMO", "Smolensk"),
     ("Lipetsk Oblast", "RU-LIP", "Lipetsk"),
 )
-NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-                "ten", "eleven", "twelve")
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-          "October", "November", "December")
+NUMBER_WORDS = (
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+)
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 MSK = timedelta(hours=3)
 OUTLETS = ("ministry", "wire-a", "wire-b", "daily-news", "aggregator", "regional-tv")
 
@@ -62,19 +87,24 @@ def render(statement: Statement, rnd: random.Random, *, style: int, total: int |
     parts = [f"{_number(n, rnd)} over the {names[c]} Region" for c, n in statement.counts.items()]
     listing = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     total = total if total is not None else sum(statement.counts.values())
+
     def day(t: datetime) -> str:
         return f"{MONTHS[t.month - 1]} {t.day}"
 
     if local_start.date() == local_end.date():
         period = f"from {local_start:%H:%M} to {local_end:%H:%M} Moscow time on {day(local_end)}"
     else:
-        period = (f"from {local_start:%H:%M} on {day(local_start)} to {local_end:%H:%M} on "
-                  f"{day(local_end)} Moscow time")
+        period = (
+            f"from {local_start:%H:%M} on {day(local_start)} to {local_end:%H:%M} on "
+            f"{day(local_end)} Moscow time"
+        )
     if style == 0:
-        return f"Russian air defences destroyed {total} Ukrainian drones {period}: {listing}, the Defence Ministry said."
+        return (f"Russian air defences destroyed {total} Ukrainian drones {period}: {listing}, "
+                "the Defence Ministry said.")
     if style == 1:
         return f"The Russian Defence Ministry said {total} drones were intercepted {period}: {listing}."
-    return f"{period[0].upper()}{period[1:]}, air defence systems shot down {total} Ukrainian drones: {listing}, the ministry reported."
+    return (f"{period[0].upper()}{period[1:]}, air defence systems shot down {total} Ukrainian drones: "
+            f"{listing}, the ministry reported.")
 
 
 def generate(
@@ -112,9 +142,11 @@ def generate(
                 delay += timedelta(hours=rnd.randint(2, 12))
             published = end + delay
             report = {
-                "id": f"syn-{seed}-{i}-{k}", "source": outlet,
+                "id": f"syn-{seed}-{i}-{k}",
+                "source": outlet,
                 "url": f"https://example.org/{outlet}/{seed}/{i}",
-                "published_at": published.isoformat(), "language": "en",
+                "published_at": published.isoformat(),
+                "language": "en",
                 # The claimed total is the statement's own, also in a partial first report.
                 "text": render(shown, rnd, style=rnd.randint(0, 2), total=sum(final.values())),
             }

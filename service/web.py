@@ -45,8 +45,10 @@ async def api_regions(self: web.View, request: web.Request) -> web.Response:
     """Current per-region window counts (``?closed=1`` includes closed windows)."""
     include_closed = request.query.get("closed", "") in ("1", "true", "yes")
     data = query.region_windows(
-        list(buckets_table.items()), runtime.windows,
-        grace=timedelta(hours=runtime.settings.grace_hours), include_closed=include_closed,
+        list(buckets_table.items()),
+        runtime.windows,
+        grace=timedelta(hours=runtime.settings.grace_hours),
+        include_closed=include_closed,
     )
     window = request.query.get("window")
     if window:
@@ -64,8 +66,9 @@ async def api_alerts(self: web.View, request: web.Request) -> web.Response:
             active.append(last)
     active.sort(key=lambda a: (a["severity"] != "critical", -a["count"]))
     recent = [a.model_dump(mode="json") for a in runtime.extra.get("recent_alerts", [])][-50:]
-    return self.json({"active": active, "recent": recent[::-1],
-                      "generated_at": datetime.now(UTC).isoformat()})
+    return self.json(
+        {"active": active, "recent": recent[::-1], "generated_at": datetime.now(UTC).isoformat()}
+    )
 
 
 _DASHBOARD = (resources.files("service") / "data" / "dashboard.html").read_text(encoding="utf-8")
@@ -85,15 +88,20 @@ async def api_stats(self: web.View, request: web.Request) -> web.Response:
     seen: deque[float] = runtime.extra.setdefault("consumed_at", deque(maxlen=100_000))
     cutoff = time.time() - 60
     dead = sum(
-        s.value for m in reg.collect() if m.name == "skytally_dead_letters"
-        for s in m.samples if s.name == "skytally_dead_letters_total"
+        s.value
+        for m in reg.collect()
+        if m.name == "skytally_dead_letters"
+        for s in m.samples
+        if s.name == "skytally_dead_letters_total"
     )
     last = runtime.extra.get("last_report_at")
-    return self.json({
-        "status": "ok" if ok else "degraded",
-        "crashed_agents": crashed,
-        "last_report_at": last.isoformat() if last else None,
-        "reports_per_minute": float(sum(1 for t in seen if t >= cutoff)),
-        "reports_consumed": int(reg.get_sample_value("skytally_reports_consumed_total") or 0),
-        "dead_letters": int(dead),
-    })
+    return self.json(
+        {
+            "status": "ok" if ok else "degraded",
+            "crashed_agents": crashed,
+            "last_report_at": last.isoformat() if last else None,
+            "reports_per_minute": float(sum(1 for t in seen if t >= cutoff)),
+            "reports_consumed": int(reg.get_sample_value("skytally_reports_consumed_total") or 0),
+            "dead_letters": int(dead),
+        }
+    )

@@ -92,7 +92,6 @@ WEAPON_PREFIXES: tuple[tuple[str, str], ...] = (
     ("fixed-wing", "drone"), ("беспилот", "drone"), ("безпілот", "drone"), ("дрон", "drone"),
     ("бпла", "drone"), ("бпла", "drone"), ("шахед", "drone"), ("герань", "drone"),
     ("ланцет", "drone"), ("орлан", "drone"), ("аппарат", "drone"), ("апарат", "drone"),
-    ("бла", "drone"), ("uas", "drone"),
     ("missile", "missile"), ("rocket", "missile"), ("projectile", "missile"),
     ("ракет", "missile"), ("снаряд", "missile"), ("kalibr", "missile"), ("калибр", "missile"),
     ("калібр", "missile"), ("iskander", "missile"), ("искандер", "missile"),
@@ -102,8 +101,7 @@ WEAPON_PREFIXES: tuple[tuple[str, str], ...] = (
     ("вільх", "missile"), ("ольх", "missile"), ("olkha", "missile"), ("kh-", "missile"),
     ("х-", "missile"), ("s-300", "missile"), ("с-300", "missile"), ("балістичн", "missile"),
     ("баллистическ", "missile"), ("крылат", "missile"), ("крилат", "missile"),
-    ("target", "target"), ("цел", "target"), ("ціл", "target"), ("object", "target"),
-    ("объект", "target"),
+    ("target", "target"), ("цел", "target"), ("ціл", "target"),
     ("bomb", "bomb"), ("авиабомб", "bomb"), ("бомб", "bomb"), ("каб", "bomb"),
     ("boat", "boat"), ("катер", "boat"), ("vessel", "boat"), ("човн", "boat"),
     ("helicopter", "aircraft"), ("вертол", "aircraft"), ("гелікоптер", "aircraft"),
@@ -124,13 +122,13 @@ NON_COUNT_PREFIXES = (
     "resident", "household", "home", "house", "building", "car", "vehicle", "window", "hour",
     "minute", "day", "week", "month", "year", "km", "kilomet", "metre", "meter", "storey",
     "floor", "time", "percent", "%", "location", "village", "settlement", "district", "region",
-    "town", "city", "street", "apartment", "block", "shell", "attack", "strike", "siren",
+    "town", "city", "street", "apartment", "block", "shell", "siren",
     "человек", "людей", "люди", "жител", "мирн", "ранен", "погиб", "дом", "будин", "авто",
     "машин", "окон", "вікон", "час", "годин", "минут", "хвилин", "сут", "доб", "дн", "недел",
     "тижн", "месяц", "місяц", "год", "лет", "рок", "км", "кілометр", "километр", "метр",
     "этаж", "поверх", "раз", "локац", "населен", "насел", "сел", "район", "област", "регион",
-    "регіон", "громад", "улиц", "вулиц", "квартир", "обстрел", "обстріл", "удар", "атак",
-    "тревог", "тривог", "травм", "пострад", "поранен", "загинул", "объект", "підприєм",
+    "регіон", "громад", "улиц", "вулиц", "квартир", "обстрел", "обстріл", "ударов", "ударів",
+    "тревог", "тривог", "травм", "пострад", "поранен", "загинул", "підприєм",
     "предприят", "вибух", "взрыв", "blast", "explosion", "bang", "хлоп", "massive", "масован",
 )
 
@@ -157,7 +155,7 @@ DEBRIS_PREFIXES = (
     "уламок", "фрагмент",
 )
 DAMAGE_PREFIXES = (
-    "damag", "hit", "struck", "strike", "crash", "fire", "blaze", "burn", "caught", "explo",
+    "damag", "hit", "struck", "crash", "fire", "blaze", "burn", "caught", "explo",
     "injur", "wound", "kill", "shatter", "blown", "повреж", "пошкод", "попал", "попад", "влуч",
     "пожар", "пожеж", "загор", "горит", "горів", "возгоран", "ранен", "поранен", "погиб",
     "загин", "разруш", "зруйн", "упал", "впал", "падени", "падінн", "выбит", "вибит",

@@ -108,13 +108,13 @@ async def test_embedded_tansu_lifecycle(topic_prefix: str) -> None:
     assert tansu.log_path is None, "temporary log folder should be removed after a clean stop"
 
 
-def test_embedded_tansu_reports_taken_port() -> None:
+def test_embedded_tansu_reports_taken_port(tmp_path: Path) -> None:
     """On a taken port EmbeddedTansu fails with cause 'port' and a hint, leaving no process."""
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        tansu = EmbeddedTansu(port=port, start_timeout=10)
+        tansu = EmbeddedTansu(port=port, start_timeout=10, log_path=tmp_path / "tansu.log")
         with pytest.raises(BrokerStartError) as caught:
             tansu.start()
     assert caught.value.cause == "port"

@@ -20,7 +20,12 @@ def test_demo_once_processes_the_samples_and_shows_alerts() -> None:
     env["COLUMNS"] = "200"
     proc = subprocess.run(
         [sys.executable, "-m", "service", "demo", "--once", "--rate", "0"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
     out = proc.stdout + proc.stderr
     assert 0 == proc.returncode, out[-3000:]

@@ -139,7 +139,7 @@ def test_bad_input_is_dead_lettered_and_the_stream_goes_on(
     reason: str,
     raw: bytes,
 ) -> None:
-    """Each bad message lands on the dead-letter topic with reason and bytes; the next good one is processed."""
+    """A bad message is dead-lettered with reason and bytes; the next good one is processed."""
     good_id = f"after-{reason}"
     good = {
         "id": good_id,

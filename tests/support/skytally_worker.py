@@ -36,7 +36,7 @@ class WorkerHandle:
 
     def get(self, path: str) -> Any:
         """GET a JSON endpoint (or text for /metrics)."""
-        with urllib.request.urlopen(self.base_url + path, timeout=5) as resp:  # noqa: S310
+        with urllib.request.urlopen(self.base_url + path, timeout=5) as resp:
             body = resp.read().decode()
         return body if path.startswith("/metrics") else json.loads(body)
 

@@ -27,9 +27,7 @@ def result(
         id=report_id,
         source=source,
         url=f"https://example.org/{report_id}",
-        interceptions=[
-            Interception(region=f"Region {c}", code=c, count=n) for c, n in counts.items()
-        ],
+        interceptions=[Interception(region=f"Region {c}", code=c, count=n) for c, n in counts.items()],
         claimed_total=total,
         weapon="drone",
         reporting_side="RU",
@@ -48,9 +46,7 @@ def test_fingerprint_ignores_outlet_and_wording() -> None:
 def test_fingerprint_differs_for_another_period() -> None:
     """The same figures for another period are another statement."""
     a = result("a", {"RU-BEL": 9})
-    b = result("b", {"RU-BEL": 9}).model_copy(
-        update={"period_end": datetime(2026, 11, 21, tzinfo=UTC)}
-    )
+    b = result("b", {"RU-BEL": 9}).model_copy(update={"period_end": datetime(2026, 11, 21, tzinfo=UTC)})
     assert statement_fingerprint(a) != statement_fingerprint(b)
 
 

@@ -15,8 +15,11 @@ from service.feed import bundled_samples, read_feed
 def test_dev_corpus_lines_become_reports(tmp_path: Path) -> None:
     """A corpus line keeps the report fields, maps published to published_at, drops gold."""
     path = tmp_path / "f.jsonl"
-    path.write_text(json.dumps({"id": "a", "text": "t", "published": "2025-01-02",
-                                "gold": {"x": 1}, "notes": "n"}) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps({"id": "a", "text": "t", "published": "2025-01-02", "gold": {"x": 1}, "notes": "n"})
+        + "\n",
+        encoding="utf-8",
+    )
     (payload,) = read_feed(path)
     assert {"id": "a", "text": "t", "published_at": "2025-01-02"} == json.loads(payload.value)
     assert b"a" == payload.key

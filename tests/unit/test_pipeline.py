@@ -25,17 +25,30 @@ END = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
 def runtime() -> Any:
     """A runtime with fresh metrics and the default windows and rules."""
     settings = Settings(windows="1h,24h,night", grace_hours=24)
-    return SimpleNamespace(settings=settings, metrics=Metrics(CollectorRegistry()),
-                           windows=parse_windows(settings.windows), extra={})
+    return SimpleNamespace(
+        settings=settings,
+        metrics=Metrics(CollectorRegistry()),
+        windows=parse_windows(settings.windows),
+        extra={},
+    )
 
 
-def result(report_id: str, counts: dict[str, int], *, end: datetime = END, source: str = "mod") -> dict[str, Any]:
+def result(
+    report_id: str, counts: dict[str, int], *, end: datetime = END, source: str = "mod"
+) -> dict[str, Any]:
     """An extraction result as it travels on the interceptions topic."""
     res = ExtractionResult(
-        id=report_id, source=source, url=f"https://example.org/{report_id}",
-        interceptions=[Interception(region=f"Region {c}", code=c, count=n, evidence=f"{n} over {c}")
-                       for c, n in counts.items()],
-        weapon="drone", reporting_side="RU", period_start=end - timedelta(hours=3), period_end=end,
+        id=report_id,
+        source=source,
+        url=f"https://example.org/{report_id}",
+        interceptions=[
+            Interception(region=f"Region {c}", code=c, count=n, evidence=f"{n} over {c}")
+            for c, n in counts.items()
+        ],
+        weapon="drone",
+        reporting_side="RU",
+        period_start=end - timedelta(hours=3),
+        period_end=end,
         event_time=end - timedelta(microseconds=1),
     )
     res.fingerprint = pipeline.statement_fingerprint(res)
@@ -109,7 +122,8 @@ def test_statement_later_than_grace_is_not_counted(tables: dict[str, Any], runti
     out = run(tables, runtime, result("b", {"RU-BRY": 5}, end=END))
     assert [] == out.counts
     assert 1.0 <= runtime.metrics.registry.get_sample_value(
-        "skytally_late_statements_total", {"window": "1h"})
+        "skytally_late_statements_total", {"window": "1h"}
+    )
 
 
 def test_unreadable_message_raises_input_error() -> None:
@@ -120,8 +134,13 @@ def test_unreadable_message_raises_input_error() -> None:
 
 def test_stage_one_fills_metadata_and_event_time() -> None:
     """Stage 1 carries source and url through and places the report at its publication time."""
-    body = {"id": "r1", "source": "mod", "url": "https://example.org/r1",
-            "published_at": "2026-11-20T10:00:00+00:00", "text": "Two drones were shot down over the Kursk Region."}
+    body = {
+        "id": "r1",
+        "source": "mod",
+        "url": "https://example.org/r1",
+        "published_at": "2026-11-20T10:00:00+00:00",
+        "text": "Two drones were shot down over the Kursk Region.",
+    }
     res = pipeline.read_message(json.dumps(body).encode(), max_bytes=4096, message_time=END)
     assert ("r1", "mod", "https://example.org/r1") == (res.id, res.source, res.url)
     assert res.fingerprint

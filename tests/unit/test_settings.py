@@ -15,7 +15,9 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 def test_every_setting_is_in_the_readme() -> None:
     """Each SKYTALLY_* variable appears in the README's settings table."""
     text = README.read_text(encoding="utf-8")
-    missing = [f"SKYTALLY_{n.upper()}" for n in Settings.model_fields if f"`SKYTALLY_{n.upper()}`" not in text]
+    missing = [
+        f"SKYTALLY_{n.upper()}" for n in Settings.model_fields if f"`SKYTALLY_{n.upper()}`" not in text
+    ]
     assert [] == missing
 
 

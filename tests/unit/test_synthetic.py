@@ -22,20 +22,28 @@ from service.windows import parse_windows
 def run_pipeline(reports: list[dict[str, Any]]) -> dict[str, int]:
     """Feed reports through the three stages on dict tables; return final window counts."""
     settings = Settings(windows="1h,24h,night", grace_hours=24)
-    runtime = SimpleNamespace(settings=settings, metrics=Metrics(CollectorRegistry()),
-                              windows=parse_windows(settings.windows), extra={})
+    runtime = SimpleNamespace(
+        settings=settings,
+        metrics=Metrics(CollectorRegistry()),
+        windows=parse_windows(settings.windows),
+        extra={},
+    )
     statements: dict[str, Any] = {}
     buckets: dict[str, Any] = {}
     alerts: dict[str, Any] = {}
     for report in reports:
-        result = pipeline.read_message(json.dumps(report).encode(), max_bytes=1 << 20,
-                                       message_time=datetime.now(UTC))
+        result = pipeline.read_message(
+            json.dumps(report).encode(), max_bytes=1 << 20, message_time=datetime.now(UTC)
+        )
         for update in pipeline.merge_result(statements, result.model_dump(mode="json")) or []:
             pipeline.apply_region_update(buckets, alerts, runtime, RegionUpdate.from_dict(update.to_dict()))
-    view = region_windows(buckets.items(), runtime.windows, grace=timedelta(hours=24),
-                          include_closed=True)
-    return {f"{w}|{r['window_start']}|{r['code']}": r["count"]
-            for w, rows in view["windows"].items() for r in rows if r["count"]}
+    view = region_windows(buckets.items(), runtime.windows, grace=timedelta(hours=24), include_closed=True)
+    return {
+        f"{w}|{r['window_start']}|{r['code']}": r["count"]
+        for w, rows in view["windows"].items()
+        for r in rows
+        if r["count"]
+    }
 
 
 def test_pipeline_final_counts_equal_the_generator_truth() -> None:

@@ -16,9 +16,7 @@ def test_tumbling_hour_contains_its_instant() -> None:
     """A 1 h tumbling window is the UTC hour of the instant."""
     (spec,) = parse_windows("1h")
     t = datetime(2026, 11, 20, 20, 59, tzinfo=UTC)
-    assert [(t.replace(minute=0), t.replace(minute=0) + timedelta(hours=1))] == list(
-        spec.containing(t)
-    )
+    assert [(t.replace(minute=0), t.replace(minute=0) + timedelta(hours=1))] == list(spec.containing(t))
 
 
 def test_hopping_day_has_24_windows() -> None:

@@ -1,0 +1,170 @@
+"""Place references in a sentence: gazetteer mentions and anaphors, with their role.
+
+The role comes from the words in front of a place: a locative preposition ("over", "над",
+"у") places an interception there; "from"/"з напрямку" is a launch site; "aimed at",
+"курс на", "летевших на" a target; "governor of"/"X's mayor" a speaker. Anaphors ("over the
+region", "над областью", "in the capital", "там") resolve to an earlier mention.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.extract import lexicon as lx
+from service.extract.gazetteer import Mention, Place
+from service.extract.text import Token
+
+LOC_WORDS = frozenset(
+    "over above near in within on off around outside across approaching approach into "
+    "над в во у на под під поблизу біля около возле вблизи близ неподалік неподалеку "
+    "неподалеко при между між".split()
+)
+SRC_WORDS = frozenset("from с со з із из від".split())
+TGT_WORDS = lx.TARGET_WORDS | frozenset(
+    "at for to against targeted attacked attack атаковали атаковал атакував атакувала "
+    "атакували атакуют struck hit".split()
+)
+SPK_WORDS = frozenset(
+    "governor head mayor leader chief administration authorities officials official "
+    "губернатор губернатора глава главы мэр мэра голова голови начальник начальника очільник "
+    "очільника администрации адміністрації ова мва кмва командування оперштаб власти влада "
+    "коллега колега министерство міністерство ministry".split()
+)
+# Words skipped when looking back from a place to its governing preposition.
+_FILLER = frozenset(
+    "the a its our his their this that same territory territories waters airspace sky skies "
+    "area areas vicinity outskirts city town village district region of central southern "
+    "northern western eastern part parts coast border borders also both "
+    "территории территорией территорию акватории акваторией небе районе района районах "
+    "окрестностях окраине околиці околицях населенного пункта поселка посёлка села селе "
+    "города городе міста місті самом самим самій тем теми же регионами областями той "
+    "соседней соседнем соседнего сусідній сусідній neighbouring neighboring республики "
+    "республикой республіці республіки".split()
+)
+_FLIGHT_PREFIXES = ("летевш", "летящ", "летел", "летів", "летіл", "направля", "рухал", "курс",
+                    "атак", "целью", "цель", "heading", "flying", "bound")
+
+ANAPHOR_REGION = frozenset(
+    "region регионом регионе регион региона областью области областю області область "
+    "республикой республике республіці republic territory территорией території "
+    "регіоном регіоні краем крае".split()
+)
+ANAPHOR_CITY = frozenset("city городом городе городу город містом місті місто".split())
+ANAPHOR_CAPITAL = frozenset("capital столицей столице столицу столицею столиці".split())
+ANAPHOR_SEA = frozenset("sea морем море моря акваторией акваторії".split())
+ANAPHOR_THERE = frozenset("there там".split())
+ANAPHOR_PENINSULA = frozenset("peninsula полуостровом полуострове півостровом півострові".split())
+ANAPHOR_DISTRICT = frozenset("района району районі district".split())
+
+
+@dataclass(slots=True)
+class PlaceRef:
+    """A place at tokens [tok, end): resolved codes, its kind and role in the sentence."""
+
+    tok: int
+    end: int
+    codes: list[str]
+    kind: str
+    role: str
+    anaphor: bool = False
+    plural_region: bool = False
+
+
+def role_of(toks: list[Token], lo: int, start: int, end: int, hi: int) -> str:
+    """loc, src, tgt, spk or none: read from the words before (and right after) a place."""
+    tail = toks[end - 1].text
+    if tail.endswith("'s") or (end < hi and toks[end].text in SPK_WORDS):
+        return "spk"
+    if end < hi and toks[end].text in ("regional", "обласн", "governor's"):
+        return "spk"
+    j = start - 1
+    steps = 0
+    while j >= lo and steps < 6:
+        w = toks[j].text
+        if toks[j].kind in ("punct", "nl") and w not in ('"',):
+            return "none"
+        if w in TGT_WORDS or w.startswith(_FLIGHT_PREFIXES[-8:]):
+            return "tgt"
+        if w in LOC_WORDS:
+            if w == "на" and _flight_before(toks, lo, j):
+                return "tgt"
+            if w in ("on", "into") and j > lo and toks[j - 1].text in ("fired", "launched"):
+                return "tgt"
+            return "loc"
+        if w in SRC_WORDS:
+            return "src"
+        if w in SPK_WORDS:
+            return "spk"
+        if w not in _FILLER and not w.startswith(("ворож", "рос", "russian", "ukrainian")):
+            return "none"
+        j -= 1
+        steps += 1
+    return "none"
+
+
+def _flight_before(toks: list[Token], lo: int, j: int) -> bool:
+    return any(toks[k].text.startswith(_FLIGHT_PREFIXES) for k in range(max(lo, j - 3), j))
+
+
+class Resolver:
+    """Remembers the latest mentions of a text to resolve anaphors."""
+
+    def __init__(self, capital: str) -> None:
+        self.capital = capital
+        self.last_region: str | None = None
+        self.last_city: str | None = None
+        self.last_sea: str | None = None
+        self.last_country: str | None = None
+
+    def note(self, place: Place, *, city: bool) -> None:
+        """Record a mention (called in text order)."""
+        if place.kind == "sea":
+            self.last_sea = place.code
+        elif place.kind == "country":
+            self.last_country = place.code
+            self.last_region = place.code
+        elif place.kind in ("region", "city"):
+            self.last_region = place.code
+            if city or place.code in ("RU-MOW", "UA-30", "RU-SPE", "UA-40"):
+                self.last_city = place.code
+
+    def resolve(self, word: str, prev: str) -> str | None:
+        """Code an anaphoric noun stands for, or None."""
+        if word in ANAPHOR_CAPITAL:
+            return self.capital
+        if word in ANAPHOR_CITY:
+            return self.last_city or self.last_region
+        if word in ANAPHOR_SEA:
+            return self.last_sea
+        if word in ANAPHOR_PENINSULA:
+            return "UA-43"
+        if word in ("country", "країни", "страны"):
+            return self.last_country
+        if word in ANAPHOR_REGION or word in ANAPHOR_THERE or word in ANAPHOR_DISTRICT:
+            return self.last_region
+        return None
+
+
+def is_anaphor_word(word: str) -> bool:
+    """Whether a token can be an anaphoric place noun."""
+    return (
+        word in ANAPHOR_REGION or word in ANAPHOR_CITY or word in ANAPHOR_CAPITAL
+        or word in ANAPHOR_SEA or word in ANAPHOR_THERE or word in ANAPHOR_PENINSULA
+        or word in ANAPHOR_DISTRICT
+    )
+
+
+def mention_tokens(toks: list[Token], mentions: list[Mention]) -> list[tuple[int, int, Mention]]:
+    """Map character mentions onto token index ranges [start, end)."""
+    out: list[tuple[int, int, Mention]] = []
+    ti = 0
+    n = len(toks)
+    for m in mentions:
+        while ti < n and toks[ti].end <= m.start:
+            ti += 1
+        tj = ti
+        while tj < n and toks[tj].start < m.end:
+            tj += 1
+        if tj > ti:
+            out.append((ti, tj, m))
+    return out

@@ -1,0 +1,111 @@
+"""The worker delivers its alerts to a real Alertmanager: firing, then resolved when the window closes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.alertmanager import Alertmanager, AlertmanagerMissingError, binary
+from tests.support.kafka_io import create_topics, produce
+from tests.support.session import unique_id
+from tests.support.skytally_worker import WorkerHandle, start_skytally_worker, worker_env
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path) -> Iterator[Alertmanager]:
+    """A private Alertmanager; fails (never skips) when the Debian package is missing."""
+    try:
+        binary()
+    except AlertmanagerMissingError as exc:
+        pytest.fail(str(exc))
+    with Alertmanager.launch(tmp_path / "alertmanager") as am:
+        yield am
+
+
+@pytest.fixture
+def worker(broker: Any, alertmanager: Alertmanager, tmp_path: Path) -> Iterator[WorkerHandle]:
+    """A worker that sends alerts to the Alertmanager above."""
+    uid = unique_id("worker_am")
+    env = worker_env(
+        broker.bootstrap,
+        f"t-{uid}",
+        f"skytally-{uid}",
+        tmp_path / "state",
+        SKYTALLY_ALERTMANAGER_URL=alertmanager.url,
+    )
+    asyncio.run(
+        create_topics(broker.bootstrap, [v for k, v in env.items() if k.startswith("SKYTALLY_TOPIC_")])
+    )
+    handle = start_skytally_worker(env, tmp_path / "worker.log")
+    yield handle
+    handle.stop()
+
+
+def am_alerts(url: str) -> list[dict[str, Any]]:
+    """Alerts Alertmanager currently lists (resolved ones drop out)."""
+    with urllib.request.urlopen(f"{url}/api/v2/alerts", timeout=5) as resp:
+        return list(json.loads(resp.read()))
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    """Poll until ``check`` holds; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_alert_reaches_alertmanager_then_resolves(
+    worker: WorkerHandle,
+    broker: Any,
+    alertmanager: Alertmanager,
+) -> None:
+    """Eight over Rostov in one hour fires in Alertmanager; a report three days on closes it."""
+    first = {
+        "id": "am-1",
+        "source": "mod",
+        "published_at": "2026-02-01T05:00:00+00:00",
+        "text": "Eight drones were shot down over the Rostov Region from 05:00 to 07:00 Moscow time "
+        "on February 1, the Defence Ministry said.",
+    }
+    asyncio.run(produce(broker.bootstrap, worker.topics["reports"], [first], key="am-1"))
+
+    def rostov() -> list[dict[str, Any]]:
+        return [a for a in am_alerts(alertmanager.url) if a["labels"].get("code") == "RU-ROS"]
+
+    wait_for(lambda: bool(rostov()), "the Rostov alert in Alertmanager")
+    (alert, *_) = [a for a in rostov() if a["labels"]["window"] == "1h"]
+    assert ("threshold", "warning", "Rostov Oblast") == (
+        alert["labels"]["alertname"],
+        alert["labels"]["severity"],
+        alert["labels"]["region"],
+    )
+    assert "8" == alert["annotations"]["count"]
+    assert "#" in alert["annotations"]["runbook_url"]
+
+    # Same partition key as the region stage uses (region code), so the stream time that
+    # closes Rostov's windows advances: a later Rostov statement, beyond window end + grace.
+    later = {
+        "id": "am-2",
+        "source": "mod",
+        "published_at": "2026-02-04T12:00:00+00:00",
+        "text": "One drone was destroyed over the Rostov Region from 11:00 to 12:00 Moscow time "
+        "on February 4, the Defence Ministry said.",
+    }
+    asyncio.run(produce(broker.bootstrap, worker.topics["reports"], [later], key="am-2"))
+    wait_for(
+        lambda: not [a for a in rostov() if a["labels"]["window_start"].startswith("2026-02-01")],
+        "the February 1 Rostov alerts to resolve",
+    )
+    assert 0.0 == worker.metric("skytally_alert_delivery_failures_total", {"target": "alertmanager"})
