@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages the test suite drives for real: Prometheus Alertmanager (alert delivery),
-# Prometheus (scraping /metrics). Installed only when missing; needs root or sudo.
+# Prometheus (scraping /metrics), Chromium (the dashboard page in a real browser). Installed only when missing; needs root or sudo.
 set -euo pipefail
 need=()
 command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -199,3 +199,20 @@ def test_metrics_show_the_stream_moving(worker: WorkerHandle, broker: Any) -> No
     assert "skytally_extraction_seconds_bucket" in text
     assert "faust_" in text
     assert 1.0 <= worker.metric("skytally_interceptions_total", {"code": "RU-TUL"})
+
+
+def test_dashboard_shows_regions_and_alerts_in_a_real_browser(worker: WorkerHandle, broker: Any) -> None:
+    """Headless Chromium renders the live page with a counted region and its firing alert."""
+    from tests.support.browser import rendered_dom
+
+    report = {"id": "dashboard-probe", "source": "mod", "published_at": "2026-07-01T06:00:00+00:00",
+              "text": "Nine drones were shot down over the Lipetsk Region from 04:00 to 06:00 Moscow time "
+                      "on July 1, the Defence Ministry said."}
+    asyncio.run(produce(broker.bootstrap, worker.topics["reports"], [report], key="dashboard-probe"))
+    asyncio.run(consume_until(
+        broker.bootstrap, worker.topics["alerts"],
+        lambda seen: any(a["code"] == "RU-LIP" for a in values(seen)), timeout=60))
+    dom = rendered_dom(worker.base_url + "/")
+    assert "Lipetsk Oblast" in dom
+    assert "FIRING" in dom
+    assert "worker unreachable" not in dom
