@@ -86,22 +86,16 @@ class Topics:
 
 
 def create_topics(app: faust.App, settings: Settings) -> Topics:
-    """Declare the topics; raw bytes in, JSON out."""
+    """Declare the topics; raw bytes in, JSON out (they are created by :mod:`service.kafka_admin`)."""
+    json_topic: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "json"}
     return Topics(
-        reports=app.topic(
-            settings.topic_reports,
-            key_type=bytes,
-            value_type=bytes,
-            key_serializer="raw",
-            value_serializer="raw",
-        ),
-        interceptions=app.topic(settings.topic_interceptions, key_serializer="raw", value_serializer="json"),
-        region_updates=app.topic(
-            settings.topic_region_updates, key_serializer="raw", value_serializer="json", internal=True
-        ),
-        region_counts=app.topic(settings.topic_region_counts, key_serializer="raw", value_serializer="json"),
-        alerts=app.topic(settings.topic_alerts, key_serializer="raw", value_serializer="json"),
-        dead_letter=app.topic(settings.topic_dead_letter, key_serializer="raw", value_serializer="json"),
+        reports=app.topic(settings.topic_reports, key_type=bytes, value_type=bytes,
+                          key_serializer="raw", value_serializer="raw"),
+        interceptions=app.topic(settings.topic_interceptions, **json_topic),
+        region_updates=app.topic(settings.topic_region_updates, **json_topic),
+        region_counts=app.topic(settings.topic_region_counts, **json_topic),
+        alerts=app.topic(settings.topic_alerts, **json_topic),
+        dead_letter=app.topic(settings.topic_dead_letter, **json_topic),
     )
 
 

@@ -107,6 +107,7 @@ async def replay(
     from rich.progress import Progress
 
     from service.feed import Payload, produce_feed, read_feed
+    from service.kafka_admin import aiokafka_config
 
     payloads: list[Payload]
     if synthetic:
@@ -125,7 +126,7 @@ async def replay(
     with Progress() as progress:
         task = progress.add_task(f"replay -> {target}", total=len(payloads))
         sent = await produce_feed(
-            settings.kafka_bootstrap,
+            aiokafka_config(settings),
             target,
             payloads,
             rate=rate,
@@ -226,6 +227,14 @@ def main() -> None:
     """Console script entry point."""
     if "worker" in sys.argv[1:]:
         check_worker_config()
+        import asyncio
+
+        from service.kafka_admin import ensure_topics
+
+        try:
+            asyncio.run(ensure_topics(runtime.settings))
+        except SkytallyError as exc:
+            _fail(str(exc))
     app.main()
 
 

@@ -28,6 +28,7 @@ from rich.table import Table
 from service.broker import EmbeddedTansu, free_port, stop_process
 from service.errors import BrokerError
 from service.feed import Payload, bundled_samples, produce_feed, read_feed
+from service.kafka_admin import aiokafka_config, ensure_topics
 from service.settings import Settings
 
 console = Console(highlight=False)
@@ -92,7 +93,7 @@ async def _watch(bootstrap: str, settings: Settings, state: DemoState, stop: asy
     }
     consumer = AIOKafkaConsumer(
         *kinds,
-        bootstrap_servers=bootstrap,
+        **aiokafka_config(settings.model_copy(update={"kafka_bootstrap": bootstrap})),
         auto_offset_reset="earliest",
         group_id=None,
         enable_auto_commit=False,
@@ -108,32 +109,6 @@ async def _watch(bootstrap: str, settings: Settings, state: DemoState, stop: asy
                         _print_record(kinds[tp.topic], json.loads(record.value), state)
     finally:
         await consumer.stop()
-
-
-async def _create_topics(bootstrap: str, settings: Settings) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-    from aiokafka.errors import TopicAlreadyExistsError
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        names = [
-            settings.topic_reports,
-            settings.topic_interceptions,
-            settings.topic_region_counts,
-            settings.topic_alerts,
-            settings.topic_dead_letter,
-            settings.topic_region_updates,
-        ]
-        existing = set(await admin.list_topics())
-        new = [
-            NewTopic(n, settings.partitions, settings.replication_factor) for n in names if n not in existing
-        ]
-        if new:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(new)
-    finally:
-        await admin.close()
 
 
 def _start_worker(bootstrap: str, web_port: int, workdir: Path, app_id: str) -> subprocess.Popen[bytes]:
@@ -221,7 +196,8 @@ async def run_demo(settings: Settings, *, once: bool, feed: Path | None, rate: f
     state = DemoState(expected=len(payloads))
     watcher: asyncio.Task[None] | None = None
     try:
-        await _create_topics(bootstrap, settings)
+        local = settings.model_copy(update={"kafka_bootstrap": bootstrap})
+        await ensure_topics(local)
         web_port = settings.web_port if "SKYTALLY_WEB_PORT" in os.environ else free_port()
         app_id = f"skytally-demo-{uuid.uuid4().hex[:8]}" if external else settings.app_id
         worker = _start_worker(bootstrap, web_port, workdir, app_id)
@@ -231,7 +207,7 @@ async def run_demo(settings: Settings, *, once: bool, feed: Path | None, rate: f
         console.print(f"Web: {base}/  {base}/metrics  {base}/api/regions  {base}/api/alerts")
         watcher = asyncio.create_task(_watch(bootstrap, settings, state, stop))
         console.print(f"Feeding {len(payloads)} reports to {settings.topic_reports} ...")
-        await produce_feed(bootstrap, settings.topic_reports, payloads, rate=rate)
+        await produce_feed(aiokafka_config(local), settings.topic_reports, payloads, rate=rate)
         processed = await _wait_processed(state, worker, workdir)
         if processed:
             _print_summary(base, state)

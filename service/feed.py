@@ -75,20 +75,20 @@ def read_feed(path: Path) -> Iterator[Payload]:
 
 
 async def produce_feed(
-    bootstrap: str,
+    client_config: dict[str, Any],
     topic: str,
     payloads: list[Payload],
     *,
     rate: float = 0.0,
     on_sent: Callable[[int], None] | None = None,
-    producer_config: dict[str, Any] | None = None,
 ) -> int:
-    """Produce payloads in order at ``rate`` messages/s (0 = as fast as the broker takes them)."""
+    """Produce payloads in order at ``rate`` messages/s (0: as fast as the broker takes them).
+
+    ``client_config``: aiokafka connection arguments (:func:`service.kafka_admin.aiokafka_config`).
+    """
     from aiokafka import AIOKafkaProducer
 
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=5, **(producer_config or {})
-    )
+    producer = AIOKafkaProducer(acks="all", linger_ms=5, **client_config)
     await producer.start()
     sent = 0
     started = time.monotonic()

@@ -35,6 +35,7 @@ class Statement:
     by_weapon: dict[str, int | None] = field(default_factory=dict)
     local_source: bool = False
     conflict: bool = False
+    nparts: int = 1
 
 
 @dataclass(slots=True)
@@ -94,6 +95,7 @@ def _make(
         list(group.codes), count, sentence, approx, lower, first.each,
         any(n.running for n in nums), any(n.increment for n in nums), _weapon_parts(nums),
     )
+    st.nparts = len(nums)
     return st
 
 
@@ -112,9 +114,7 @@ def read_sentence(
     if not intercept and not list_line:
         _launch_figures(toks, nums, out)
         return out
-    pairs = resolve_respectively(toks, lo, hi, refs, nums)
-    used_nums = {id(n) for n, _ in pairs}
-    used_refs = {id(r) for _, r in pairs}
+    pairs, used_nums, used_refs = resolve_respectively(toks, lo, hi, refs, nums)
     for n, r in pairs:
         _emit(out, _make([n], r, sentence, None))
     segments = build_segments(toks, lo, hi, refs, nums, intercept, list_line)
@@ -231,6 +231,7 @@ def _statement_at(out: SentenceReading, seg: Segment) -> Statement | None:
 def _merge_into(st: Statement, nums: list[Num]) -> None:
     for n in nums:
         st.count = None if st.count is None or n.value is None else st.count + n.value
+        st.nparts += 1
         kind = n.weapon if n.weapon in ("drone", "missile") else None
         if kind:
             old = st.by_weapon.get(kind)

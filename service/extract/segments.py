@@ -1,0 +1,151 @@
+"""Cutting a sentence into segments, and the "respectively" pairing.
+
+Segments end at punctuation and clause conjunctions, except inside a place list. Each
+segment records what it contains (counts, places, an interception verb) and the cues that
+block it: negation, or damage/debris/launch/target words without an interception verb.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from service.extract import lexicon as lx
+from service.extract.numbers import Num
+from service.extract.places import PlaceRef
+from service.extract.text import Token
+
+_PUNCT_BOUNDARY = frozenset(",;:()[]")
+_AND_WORDS = frozenset("and и і й та".split())
+_CLAUSE_WORDS = frozenset(
+    "while but whereas where after when а но але проте однако где де після после while "
+    "whilst although though".split()
+)
+_CONNECTORS = frozenset([",", "and", "и", "і", "й", "та", "the", "over", "над", "of", "a"])
+_NEG_EXCEPT_NEXT = ("менее", "менше", "более", "уточн", "только", "лише", "лишь", "раз")
+
+
+@dataclass(slots=True)
+class Segment:
+    """A stretch of one sentence between boundaries, with its counts and places."""
+
+    lo: int
+    hi: int
+    nums: list[Num] = field(default_factory=list)
+    refs: list[PlaceRef] = field(default_factory=list)
+    verb: bool = False
+    blocked: bool = False
+    subset: bool = False
+    total_word: bool = False
+    list_line: bool = False
+    joined_prev: bool = False
+    joined_next: bool = False
+    colon_after: bool = False
+    done: bool = False
+
+
+def _protected(refs: list[PlaceRef]) -> set[int]:
+    inside: set[int] = set()
+    for r in refs:
+        inside.update(range(r.tok, r.end))
+    return inside
+
+
+def build_segments(
+    toks: list[Token], lo: int, hi: int, refs: list[PlaceRef], nums: list[Num],
+    intercept: list[int], list_line: bool,
+) -> list[Segment]:
+    """Split tokens [lo, hi) into segments and annotate each."""
+    inside = _protected(refs)
+    cuts: list[tuple[int, str]] = []
+    for i in range(lo, hi):
+        if i in inside:
+            continue
+        w = toks[i].text
+        if toks[i].kind == "punct" and w in _PUNCT_BOUNDARY:
+            cuts.append((i, "colon" if w == ":" else "punct"))
+        elif w in _AND_WORDS:
+            cuts.append((i, "and"))
+        elif w in _CLAUSE_WORDS:
+            cuts.append((i, "clause"))
+    segs: list[Segment] = []
+    start = lo
+    kinds: list[str] = []
+    for pos, kind in [*cuts, (hi, "end")]:
+        if pos > start:
+            segs.append(Segment(start, pos))
+            kinds.append(kind)
+        elif segs:
+            kinds[-1] = kinds[-1] if kinds[-1] == "and" else kind
+        start = pos + 1
+    for k, seg in enumerate(segs):
+        seg.joined_next = kinds[k] == "and"
+        seg.joined_prev = k > 0 and kinds[k - 1] == "and"
+        seg.colon_after = kinds[k] == "colon"
+        seg.list_line = list_line
+        seg.nums = [n for n in nums if seg.lo <= n.tok < seg.hi]
+        seg.refs = [r for r in refs if seg.lo <= r.tok < seg.hi]
+        seg.verb = any(seg.lo <= v < seg.hi for v in intercept)
+        _annotate(toks, seg)
+    return segs
+
+
+def _annotate(toks: list[Token], seg: Segment) -> None:
+    words = [toks[i].text for i in range(seg.lo, seg.hi)]
+    negated = False
+    cue = False
+    for k, w in enumerate(words):
+        nxt = words[k + 1] if k + 1 < len(words) else ""
+        if w in lx.NEGATION_WORDS and not nxt.startswith(_NEG_EXCEPT_NEXT):
+            negated = True
+        if w.startswith(lx.DEBRIS_PREFIXES + lx.DAMAGE_PREFIXES + lx.LAUNCH_PREFIXES):
+            cue = True
+        if w in lx.TARGET_WORDS or (w.startswith(lx.ATTACK_PREFIXES) and w != "attacks"):
+            cue = True
+        if w in lx.TOTAL_WORDS:
+            seg.total_word = True
+    for phrase in lx.SUBSET_WORDS:
+        if _contains(words, phrase):
+            seg.subset = True
+    if "один" in words and "из" in words and "них" in words:
+        seg.subset = True
+    seg.blocked = negated or (cue and not seg.verb)
+
+
+def _contains(words: list[str], phrase: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    return any(tuple(words[i : i + n]) == phrase for i in range(len(words) - n + 1))
+
+
+def resolve_respectively(
+    toks: list[Token], lo: int, hi: int, refs: list[PlaceRef], nums: list[Num]
+) -> tuple[list[tuple[Num, PlaceRef]], set[int], set[int]]:
+    """Pair a run of numbers with a list of places in order when "respectively" is said."""
+    resp = [i for i in range(lo, hi) if toks[i].text.startswith(lx.RESPECTIVE_PREFIXES)]
+    if not resp:
+        return [], set(), set()
+    anchor = resp[0]
+    usable = [n for n in nums if not n.drop and not n.launched]
+    runs: list[list[Num]] = []
+    for n in usable:
+        if runs and _adjacent(toks, runs[-1][-1], n):
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    runs = [r for r in runs if len(r) >= 2]
+    if not runs:
+        return [], set(), set()
+    run = min(runs, key=lambda r: abs(r[0].tok - anchor))
+    groups = [r for r in refs if len(r.codes) == len(run) and r.role in ("loc", "none")]
+    if not groups:
+        return [], set(), set()
+    group = min(groups, key=lambda g: abs(g.tok - run[0].tok))
+    pairs = [
+        (n, PlaceRef(group.tok, group.end, [code], group.kind, "loc"))
+        for n, code in zip(run, group.codes, strict=True)
+    ]
+    return pairs, {id(n) for n in run}, {id(group)}
+
+
+def _adjacent(toks: list[Token], a: Num, b: Num) -> bool:
+    between = [toks[i].text for i in range(a.end, b.tok)]
+    return len(between) <= 2 and all(w in _CONNECTORS for w in between)
