@@ -30,6 +30,10 @@ _NIGHT = re.compile(
     r"(?:ніч на|ночь на|night to|night into|overnight into|night of)\s+"
     rf"(?:(?P<d1>\d{{1,2}})\s+(?P<m1>{_MONTH_ALT})\b|(?P<m2>{_MONTH_ALT})\s+(?P<d2>\d{{1,2}})\b)"
 )
+_WD_ALT = "|".join(sorted((re.escape(w) for w in lx.WEEKDAYS), key=len, reverse=True))
+_WEEKDAY_AFTER = re.compile(
+    rf"\s{{0,3}}(?:(?:moscow|kyiv|local)\s+time\s*)?(?:on\s+|в\s+|у\s+)?(?P<wd>{_WD_ALT})\b"
+)
 _RANGE_GLUE = re.compile(r"\b(?:to|and|until|till|до|по)\b|[-—]")
 _ASOF = re.compile(r"(?:as of|станом на|по состоянию на|as at)\s*$")
 _SKIP = re.compile(r"тривог|тревог|siren|alert|blast|bang|explosion|вибух|взрыв|хлопк|posted")
@@ -89,7 +93,11 @@ def _date(m: re.Match[str], year: int) -> date | None:
         return None
 
 
-def _clocks(sentence: str, year: int) -> list[_Clock]:
+def _weekday_date(published: date, weekday: int) -> date:
+    return published - timedelta(days=(published.weekday() - weekday) % 7)
+
+
+def _clocks(sentence: str, year: int, published: date) -> list[_Clock]:
     has_utc = bool(_UTC.search(sentence))
     out: list[_Clock] = []
     for m in _CLOCK.finditer(sentence):
@@ -107,6 +115,10 @@ def _clocks(sentence: str, year: int) -> list[_Clock]:
             continue
         dm = _DATE_AFTER.match(sentence, m.end())
         day = _date(dm, year) if dm else None
+        if day is None:
+            wm = _WEEKDAY_AFTER.match(sentence, m.end())
+            if wm:
+                day = _weekday_date(published, lx.WEEKDAYS[wm.group("wd")])
         utc = bool(m.group("hm")) or (has_utc and _UTC.match(sentence[m.end() :].lstrip()) is not None)
         out.append(_Clock(m.start(), dm.end() if dm else m.end(), hour, minute, day, utc))
     return out
@@ -130,7 +142,7 @@ def find_period(
     for sent in sentences:
         if _SKIP.search(sent) or not _CONTEXT.search(sent):
             continue
-        clocks = _clocks(sent, year)
+        clocks = _clocks(sent, year, published)
         k = 0
         while k < len(clocks):
             c1 = clocks[k]

@@ -467,8 +467,13 @@ def _used_variables() -> dict[str, dict[str, str]]:
         data = {}
         if obj["kind"] in ("ConfigMap", "Secret"):
             data = {**obj.get("data", {}), **obj.get("stringData", {})}
-        if obj["kind"] == "StatefulSet":
+        if obj["kind"] == "StatefulSet":  # what the pod sees: envFrom sources, then env
             for c in obj["spec"]["template"]["spec"]["containers"]:
+                for source in c.get("envFrom", []):
+                    kind, ref = ("ConfigMap", source["configMapRef"]) if "configMapRef" in source \
+                        else ("Secret", source["secretRef"])
+                    found = _k8s(kind, ref["name"])
+                    data.update({**found.get("data", {}), **found.get("stringData", {})})
                 data.update({e["name"]: e.get("value", "") for e in c.get("env", [])})
         used[f"k8s:{obj['kind']}/{obj['metadata']['name']}"] = {
             k: str(v) for k, v in data.items() if k.startswith(SETTINGS_PREFIX)

@@ -1,0 +1,120 @@
+"""Building the place references of one sentence: mentions, anaphors and place lists.
+
+Mentions and anaphors are visited in text order so that "над регионом" resolves to the
+latest region named before it (possibly a speaker: "губернатор Воронежской области ...
+над регионом"). Places joined only by commas and "and" form one list (one
+:class:`PlaceRef` with several codes) so that "three each over Oryol and Bryansk" and "two
+over Tula and Kaluga" are read as one unit.
+"""
+
+from __future__ import annotations
+
+from service.extract.gazetteer import OBLAST_TWIN, Mention
+from service.extract.places import (
+    ANAPHOR_CAPITAL,
+    ANAPHOR_THERE,
+    LOC_WORDS,
+    PlaceRef,
+    Resolver,
+    is_anaphor_word,
+    role_of,
+)
+from service.extract.text import Token
+
+_DETERMINERS = frozenset(
+    "the our his her its their this that same wider whole entire itself territory of "
+    "тем же той самой самим самом этой этим цією цим ней нашим нашей нашою всей всій "
+    "всьому всем территорией территории территорію території".split()
+)
+_LIST_GLUE = frozenset([",", "and", "и", "і", "й", "та", "the", "over", "над", "of", "a",
+                        "as", "well", "also", "both"])
+_PLURAL_REGION = frozenset(
+    "regions oblasts областями областях областей областям области області регионах "
+    "регионами".split()
+)
+_ROW = frozenset({"region", "city", "sea", "country"})
+
+
+def sentence_refs(
+    toks: list[Token], lo: int, hi: int, mentions: list[tuple[int, int, Mention]],
+    resolver: Resolver,
+) -> list[PlaceRef]:
+    """Place references of tokens [lo, hi) in order (mentions need not be limited to it)."""
+    by_start = {s: (s, e, m) for s, e, m in mentions if lo <= s < hi}
+    refs: list[PlaceRef] = []
+    unresolved: list[PlaceRef] = []
+    i = lo
+    while i < hi:
+        hit = by_start.get(i)
+        if hit is not None:
+            s, e, m = hit
+            place = m.place
+            if place.kind != "block":
+                kind = "region" if place.kind == "city" else place.kind
+                role = role_of(toks, lo, s, e, hi)
+                refs.append(PlaceRef(s, e, [place.code], kind, role))
+                resolver.note(place, city=place.kind == "city")
+            i = max(e, i + 1)
+            continue
+        w = toks[i].text
+        if is_anaphor_word(w) and _anaphor_context(toks, lo, i, by_start):
+            code = resolver.resolve(w, toks[i - 1].text if i > lo else "")
+            if w in ANAPHOR_CAPITAL and i + 1 < hi and toks[i + 1].text == "region":
+                code = OBLAST_TWIN.get(code or "", code)
+            ref = PlaceRef(i, i + 1, [code] if code else [], "region", "loc", anaphor=True)
+            if code and code.startswith(("SEA-",)):
+                ref.kind = "sea"
+            refs.append(ref)
+            if not code:
+                unresolved.append(ref)
+        i += 1
+    for ref in unresolved:
+        later = [r for r in refs if r.tok > ref.tok and r.codes and not r.anaphor]
+        if later:
+            ref.codes = list(later[0].codes)
+    return group_refs(toks, [r for r in refs if r.codes])
+
+
+def _anaphor_context(
+    toks: list[Token], lo: int, i: int, by_start: dict[int, tuple[int, int, Mention]]
+) -> bool:
+    if toks[i].text in ANAPHOR_THERE:
+        return True
+    j = i - 1
+    steps = 0
+    while j >= lo and steps < 4:
+        w = toks[j].text
+        if w in LOC_WORDS or w in ("к", "до", "approaching"):
+            return True
+        if w not in _DETERMINERS or j in by_start:
+            return False
+        j -= 1
+        steps += 1
+    return False
+
+
+def group_refs(toks: list[Token], refs: list[PlaceRef]) -> list[PlaceRef]:
+    """Merge places separated only by commas/and into lists."""
+    out: list[PlaceRef] = []
+    for ref in refs:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and (prev.kind in _ROW) == (ref.kind in _ROW)
+            and ref.role in (prev.role, "none", "loc")
+            and ref.tok >= prev.end
+            and all(toks[k].text in _LIST_GLUE for k in range(prev.end, ref.tok))
+            and ref.tok - prev.end <= 3
+        ):
+            prev.codes.extend(ref.codes)
+            prev.end = ref.end
+            if prev.kind not in _ROW:
+                prev.kind = ref.kind
+            continue
+        out.append(PlaceRef(ref.tok, ref.end, list(ref.codes), ref.kind, ref.role, ref.anaphor))
+    for ref in out:
+        nxt = toks[ref.end].text if ref.end < len(toks) else ""
+        if len(ref.codes) > 1 and nxt in _PLURAL_REGION:
+            ref.codes = [OBLAST_TWIN.get(c, c) for c in ref.codes]
+            ref.plural_region = True
+    return out

@@ -1,0 +1,113 @@
+"""Sentence-level facts: spans, skipped sentences, list lines, verbs of interception.
+
+A sentence is skipped (it still feeds anaphora) when it reports an earlier event ("a day
+earlier", "минулої ночі", "Ранее, в ночь на четверг") or war-to-date statistics ("since the
+start of the operation"). A short "Курская обл. — 5" line is a list line: it counts when the
+report elsewhere claims interceptions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.extract import lexicon as lx
+from service.extract.gazetteer import Mention
+from service.extract.text import Token, split_sentences
+
+MAX_SENTENCE_TOKENS = 200
+_NIGHT_WORDS = frozenset("ночь ночи ночью ночі night evening вечер вечером ввечері".split())
+_CONFLICT = frozenset("however only однако лишь только лише проте натомість".split())
+_LOSS_WORDS = ("втрат", "потер", "losses")
+
+
+@dataclass(slots=True)
+class SentenceInfo:
+    """One sentence: token range, its normalised text and flags."""
+
+    lo: int
+    hi: int
+    text: str
+    skip: bool = False
+    list_line: bool = False
+    conflict: bool = False
+
+
+def _chunks(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for lo, hi in spans:
+        while hi - lo > MAX_SENTENCE_TOKENS:
+            out.append((lo, lo + MAX_SENTENCE_TOKENS))
+            lo += MAX_SENTENCE_TOKENS
+        out.append((lo, hi))
+    return out
+
+
+def _has_phrase(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
+    firsts = {p[0] for p in phrases}
+    for i, w in enumerate(words):
+        if w not in firsts:
+            continue
+        for p in phrases:
+            if tuple(words[i : i + len(p)]) == p:
+                return True
+    return False
+
+
+def analyse_sentences(
+    toks: list[Token], mentions: list[tuple[int, int, Mention]]
+) -> list[SentenceInfo]:
+    """Split into sentences and flag background, cumulative and list lines."""
+    mention_starts = {s for s, _, _ in mentions}
+    infos: list[SentenceInfo] = []
+    for lo, hi in _chunks(split_sentences(toks)):
+        words = [toks[i].text for i in range(lo, hi)]
+        text = " ".join(words)
+        info = SentenceInfo(lo, hi, text)
+        background = _has_phrase(words, lx.BACKGROUND_PHRASES)
+        if not background and any(w in lx.EARLIER_WORDS for w in words):
+            same_day = _has_phrase(words, lx.SAME_DAY_PHRASES)
+            dated = any(w in lx.WEEKDAYS or w in _NIGHT_WORDS for w in words)
+            background = dated and not same_day
+        cumulative = _has_phrase(words, lx.CUMULATIVE_PAIRS) or any(
+            w.startswith(_LOSS_WORDS) for w in words
+        )
+        info.skip = background or cumulative
+        info.conflict = any(w in _CONFLICT for w in words)
+        has_num = any(toks[i].kind == "num" or toks[i].text in lx.NUMBER_WORDS
+                      for i in range(lo, hi))
+        has_place = any(lo <= s < hi for s in mention_starts)
+        has_dash = any(w in ("—", "-", ":") for w in words)
+        info.list_line = hi - lo <= 14 and has_num and has_place and has_dash
+        infos.append(info)
+    return infos
+
+
+def intercepts(toks: list[Token]) -> list[int]:
+    """Token positions of verbs/nouns claiming an interception (not 'debris of a downed')."""
+    out: list[int] = []
+    n = len(toks)
+    for i, tok in enumerate(toks):
+        w = tok.text.strip('"')
+        if tok.kind != "word" or not w.startswith(lx.INTERCEPT_PREFIXES):
+            continue
+        particle = lx.PHRASAL.get(w)
+        if particle is not None and not (i + 1 < n and toks[i + 1].text == particle):
+            continue
+        if w.startswith(("landed",)) and not (i > 0 and toks[i - 1].text == '"'):
+            continue
+        if any(toks[j].text.startswith(lx.DEBRIS_PREFIXES) for j in range(max(0, i - 4), i)):
+            continue
+        out.append(i)
+    return out
+
+
+def capital_of(norm: str, mentions: list[tuple[int, int, Mention]], lang: str) -> str:
+    """Which capital "the capital"/"столица" means in this text."""
+    codes = {m.place.code for _, _, m in mentions}
+    if codes & {"RU-MOW", "RU-MOS"}:
+        return "RU-MOW"
+    if codes & {"UA-30", "UA-32"} or lang == "uk":
+        return "UA-30"
+    if "ukrain" in norm or "украин" in norm or "всу" in norm:
+        return "UA-30"
+    return "RU-MOW"
