@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 from mode import Service
 
-from service import pipeline
+from service import alert_flow, pipeline
 from service.aggregate import RegionUpdate
 from service.alerting.alertmanager import AlertmanagerClient
 from service.app import (
@@ -23,7 +23,7 @@ from service.app import (
     topics,
 )
 from service.errors import InputError
-from service.models import DeadLetter
+from service.models import AlertEvent, DeadLetter
 
 log = structlog.get_logger("skytally.agents")
 
@@ -50,6 +50,15 @@ class AlertDelivery(Service):
 
 def _message_time(timestamp: float | None) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC) if timestamp else datetime.now(UTC)
+
+
+async def publish_alert(alert: AlertEvent) -> None:
+    """An alert event to the alerts topic, the recent list, and Alertmanager when configured."""
+    await topics.alerts.send(key=alert.alert_id.encode(), value=alert.model_dump(mode="json"))
+    pipeline.note_alert(runtime, alert)
+    client = runtime.extra.get("alertmanager")
+    if client is not None:
+        client.submit(alert)
 
 
 async def send_dead_letter(err: InputError, message: Any, raw: bytes | None) -> None:
@@ -142,8 +151,26 @@ async def count_regions(stream: Any) -> None:
         for count in outcome.counts:
             await topics.region_counts.send(key=count.key.encode(), value=count.value)
         for alert in outcome.alerts:
-            await topics.alerts.send(key=alert.alert_id.encode(), value=alert.model_dump(mode="json"))
-            pipeline.note_alert(runtime, alert)
-            client = runtime.extra.get("alertmanager")
-            if client is not None:
-                client.submit(alert)
+            await publish_alert(alert)
+
+
+def _active_partitions() -> set[int] | None:
+    """Partitions of the region stage this worker owns (None before the first assignment)."""
+    try:
+        actives = app.assignor.assigned_actives()
+    except AttributeError:
+        return None
+    name = runtime.settings.topic_region_updates
+    return {tp.partition for tp in actives if tp.topic == name}
+
+
+@app.timer(interval=30.0)  # type: ignore[untyped-decorator]  # faust leaves timer untyped
+async def alert_housekeeping() -> None:
+    """Re-send still-firing alerts whose re-notify interval elapsed; refresh the active gauge."""
+    events, active = alert_flow.housekeeping(
+        alerts_table, runtime, datetime.now(UTC), _active_partitions()
+    )
+    for severity, n in active.items():
+        runtime.metrics.alerts_active.labels(severity=severity).set(n)
+    for alert in events:
+        await publish_alert(alert)

@@ -17,7 +17,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from service.alerting.engine import WindowCount, close_window, evaluate
+from service.alerting.engine import (
+    History,
+    WindowCount,
+    active_alerts,
+    close_window,
+    due_renotify,
+    evaluate,
+)
+from service.alerting.history import history_for, keep_for, note_count
 from service.alerting.rules import RuleSet, load_rules
 from service.models import AlertEvent, AlertEvidence, RegionCount
 
@@ -59,7 +67,9 @@ def on_count(
         evidence=evidence,
         confidence=min((e.confidence for e in evidence), default=1.0),
     )
-    state, events = evaluate(rules_of(runtime), stored.get("engine"), wc, now)
+    rules = rules_of(runtime)
+    history = _history(alerts, runtime, rules, wc)
+    state, events = evaluate(rules, stored.get("engine"), wc, now, history=history)
     if state is None and not stored:
         return events
     if state != stored.get("engine") or events:
@@ -75,6 +85,27 @@ def on_count(
             "count": count.count,
         }
     return events
+
+
+def _history(
+    alerts: MutableMapping[str, Any], runtime: Any, rules: RuleSet, wc: WindowCount
+) -> History | None:
+    """The region's history for the baseline and first-activity rules, updated with ``wc``.
+
+    Kept in the alert-state table under ``~history|window|code`` (same partition as the
+    region), only for windows that such a rule watches.
+    """
+    first = rules.first_activity
+    if wc.window not in rules.baseline and (first is None or first.window != wc.window):
+        return None
+    spec = next((w for w in runtime.windows if w.name == wc.window), None)
+    if spec is None:
+        return None
+    key = f"~history|{wc.window}|{wc.code}"
+    stored = alerts.get(key)
+    history = history_for(rules, stored, wc, step=spec.step)
+    alerts[key] = note_count(stored, wc, keep=keep_for(rules))
+    return history
 
 
 def on_stream_time(
@@ -108,3 +139,38 @@ def on_stream_time(
             "last": closing[-1].model_dump(mode="json") if closing else stored["last"],
         }
     return events
+
+
+def housekeeping(
+    alerts: MutableMapping[str, Any], runtime: Any, now: datetime, partitions: set[int] | None
+) -> tuple[list[AlertEvent], dict[str, int]]:
+    """Re-notify events due on this worker's partitions, and active alerts by severity.
+
+    Called from a timer, where tables cannot be written: when each alert was last re-sent is
+    kept in memory (after a restart, a due alert is re-sent once more, which receivers dedupe).
+    """
+    rules = rules_of(runtime)
+    notified: dict[str, str] = runtime.extra.setdefault("renotified_at", {})
+    events: list[AlertEvent] = []
+    active: dict[str, int] = {"warning": 0, "critical": 0}
+    for key, stored in list(alerts.items()):
+        if not stored or stored.get("engine") is None or "partition" not in stored:
+            continue
+        if partitions is not None and stored["partition"] not in partitions:
+            continue  # a standby copy: its active owner reports it
+        for severity in active_alerts(stored["engine"]).values():
+            active[severity] += 1
+        engine = _with_renotified(stored["engine"], notified.get(key))
+        _, due = due_renotify(rules, engine, now)
+        if due:
+            notified[key] = now.isoformat()
+            events.extend(due)
+    return events, active
+
+
+def _with_renotified(engine: dict[str, Any], when: str | None) -> dict[str, Any]:
+    if when is None:
+        return engine
+    alerts = {rule: {**a, "notified_at": max(a.get("notified_at", when), when)}
+              for rule, a in engine.get("alerts", {}).items()}
+    return {**engine, "alerts": alerts}

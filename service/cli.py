@@ -194,14 +194,69 @@ async def demo(self: Any, once: bool, feed: str | None, rate: float) -> None:
     raise SystemExit(code)
 
 
-@app.command(argument("gold"))
-async def evaluate(self: Any, gold: str) -> None:
-    """Score extraction against a gold JSONL file (dev corpus format), by language."""
-    from service.extract.evaluate import run_evaluation
+@app.command(
+    argument("file"),
+    option("--rules", default=None, help="Alert rules TOML (default: SKYTALLY_RULES or the bundled rules)."),
+)
+async def backtest(self: Any, file: str, rules: str | None) -> None:
+    """Run a report archive through extraction and the rules offline; count alerts per rule and region."""
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
 
-    if not Path(gold).exists():
+    from service.backtest import backtest_file
+
+    settings = runtime.settings.model_copy(update={"rules": Path(rules)} if rules else {})
+    if not Path(file).exists():
+        _fail(f"{file}: no such file")
+    try:
+        with Progress(transient=True) as progress:
+            task = progress.add_task("backtest", total=None)
+            result = backtest_file(Path(file), settings, lambda n: progress.update(task, completed=n))
+    except SkytallyError as exc:
+        _fail(str(exc))
+    table = Table(title=f"Alerts the rules would have raised over {result.reports} reports")
+    for col in ("rule", "window", "region", "alerts"):
+        table.add_column(col, justify="right" if col == "alerts" else "left")
+    for (rule, window, region), n in sorted(result.fired().items(), key=lambda kv: (-kv[1], kv[0])):
+        table.add_row(rule, window, region, str(n))
+    console = Console()
+    console.print(table)
+    if result.unreadable:
+        console.print("unreadable reports: " + ", ".join(f"{k} {v}" for k, v in result.unreadable.items()))
+
+
+@app.command(
+    argument("gold"),
+    option("--mismatches", type=int, default=0, help="Also list up to N reports that differ from gold."),
+)
+async def evaluate(self: Any, gold: str, mismatches: int) -> None:
+    """Score extraction against a gold JSONL file (dev corpus format), by language."""
+    from service.extract import extract_report
+    from service.extract.evaluate import format_mismatches, format_report, score
+
+    path = Path(gold)
+    if not path.exists():
         _fail(f"{gold}: no such file")
-    print(run_evaluation(Path(gold)))
+    records = []
+    with path.open(encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    _fail(f"{gold}:{line_no}: not a JSON line ({exc.msg})")
+    predictions = {
+        str(rec.get("id")): extract_report(
+            str(rec.get("text", "")), report_id=str(rec.get("id")),
+            published=_parse_date(rec.get("published")), language=rec.get("language"),
+        )
+        for rec in records
+    }
+    report = score(records, predictions)
+    print(format_report(report))
+    if mismatches:
+        print(format_mismatches(report, limit=mismatches))
 
 
 def check_worker_config() -> None:

@@ -68,6 +68,7 @@ def _extract(
     weapons: list[str] = []
     models: list[str] = []
     evidence: dict[int, str] = {}
+    carry = False
     for si, info in enumerate(infos):
         lo, hi = info.lo, info.hi
         refs = sentence_refs(toks, lo, hi, mentions, resolver)
@@ -77,8 +78,10 @@ def _extract(
         sverbs = [v for v in verbs if lo <= v < hi]
         reading = read_sentence(
             toks, lo, hi, si, refs, nums, intercept=sverbs,
-            list_line=info.list_line and any_verb, prior=statements[-1] if statements else None,
+            list_line=((info.list_line or info.total_word) and any_verb) or carry,
+            prior=statements[-1] if statements else None,
         )
+        carry = bool(sverbs) and bool(reading.statements or reading.totals)
         for st in reading.statements:
             st.conflict = info.conflict
         if reading.statements or reading.totals:

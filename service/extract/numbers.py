@@ -14,7 +14,8 @@ from service.extract import lexicon as lx
 from service.extract.text import Token
 
 _MAX_COUNT = 10_000
-_STREET_WORDS = ("улиц", "вулиц", "street", "ул", "вул", "road", "avenue", "проспект", "пр")
+_STREET_PREFIXES = ("улиц", "вулиц", "street", "road", "avenue", "проспект", "просп", "шосс")
+_STREET_EXACT = frozenset({"ул", "вул", "пр", "st", "str"})
 _HOUSE_WORDS = frozenset({"№", "no", "house", "дом", "д", "будинок", "будинку", "дома", "#"})
 _TIME_AFTER = frozenset({"a", "p", "am", "pm", "gmt", "utc", "мск", "msk", "h", "год", "ч"})
 
@@ -84,6 +85,7 @@ def _digit_value(tok: Token) -> int | None:
 def read_numbers(toks: list[Token], lo: int, hi: int) -> list[Num]:
     """Candidate counts among tokens[lo:hi] (one sentence), in order."""
     out: list[Num] = []
+    utc = any(toks[k].text in ("gmt", "utc") for k in range(lo, hi))
     i = lo
     while i < hi:
         tok = toks[i]
@@ -93,7 +95,9 @@ def read_numbers(toks: list[Token], lo: int, hi: int) -> list[Num]:
             value = _digit_value(tok)
             if value is not None:
                 num = Num(i, i + 1, value)
-                if _is_non_count_digit(toks, i, hi, value):
+                if _is_non_count_digit(toks, i, hi, value) or (
+                    utc and len(tok.text) == 4 and value % 100 < 60 and value < 2400
+                ):
                     num.drop = True
         elif tok.kind == "word":
             num = _read_word_number(toks, i, hi)
@@ -115,6 +119,10 @@ def _read_word_number(toks: list[Token], i: int, hi: int) -> Num | None:
     if wv is not None:
         if w == "one" and prev in ("every", "each", "no"):
             return Num(i, i + 1, None, vague_all=True) if prev != "no" else None
+        nxt = toks[i + 1].text if i + 1 < hi else ""
+        nxt2 = toks[i + 2].text if i + 2 < hi else ""
+        if wv[0] == 1 and nxt == "of" and nxt2 not in ("them", "those", "these"):
+            return None  # "one of the most intense nights"
         return Num(i, wv[1], wv[0])
     if w in ("a", "an"):
         for j in range(i + 1, min(i + 4, hi)):
@@ -167,7 +175,8 @@ def _is_non_count_digit(toks: list[Token], i: int, hi: int, value: int) -> bool:
     if prev in _HOUSE_WORDS or prev == "+":
         return True
     for j in range(max(0, i - 4), i):
-        if toks[j].text.startswith(_STREET_WORDS) and len(toks[j].text) > 2:
+        w = toks[j].text
+        if w.startswith(_STREET_PREFIXES) or w in _STREET_EXACT:
             return True
     return False
 
@@ -196,11 +205,22 @@ def _modifiers(toks: list[Token], lo: int, hi: int, num: Num) -> None:
     _look_right(toks, hi, num)
 
 
+_STOP_RIGHT = frozenset(
+    "over above near in within on off across around at from to into над в во у на под під "
+    "поблизу біля около возле с з із из до по were was had have has are is been be fell "
+    "that which who которые які что що".split()
+)
+
+
 def _look_right(toks: list[Token], hi: int, num: Num) -> None:
     j = num.end
     steps = 0
     while j < hi and steps < 5:
         t = toks[j].text.strip('"')
+        if t in _STOP_RIGHT or t.startswith(lx.INTERCEPT_PREFIXES):
+            if t in lx.EACH_WORDS:
+                num.each = True
+            break
         if t in lx.EACH_WORDS:
             num.each = True
         elif t == "more" or t in ("ещё", "еще", "ще"):

@@ -53,6 +53,7 @@ ANAPHOR_CITY = frozenset("city городом городе городу горо
 ANAPHOR_CAPITAL = frozenset("capital столицей столице столицу столицею столиці".split())
 ANAPHOR_SEA = frozenset("sea морем море моря акваторией акваторії".split())
 ANAPHOR_THERE = frozenset("there там".split())
+ANAPHOR_COAST = frozenset("coast побережьем побережье узбережжям узбережжі".split())
 ANAPHOR_PENINSULA = frozenset("peninsula полуостровом полуострове півостровом півострові".split())
 ANAPHOR_DISTRICT = frozenset("района району районі district".split())
 
@@ -140,7 +141,9 @@ class Resolver:
             return "UA-43"
         if word in ("country", "країни", "страны"):
             return self.last_country
-        if word in ANAPHOR_REGION or word in ANAPHOR_THERE or word in ANAPHOR_DISTRICT:
+        if word in ANAPHOR_REGION or word in ANAPHOR_THERE or word in ANAPHOR_DISTRICT or (
+            word in ANAPHOR_COAST
+        ):
             return self.last_region
         return None
 
@@ -150,7 +153,7 @@ def is_anaphor_word(word: str) -> bool:
     return (
         word in ANAPHOR_REGION or word in ANAPHOR_CITY or word in ANAPHOR_CAPITAL
         or word in ANAPHOR_SEA or word in ANAPHOR_THERE or word in ANAPHOR_PENINSULA
-        or word in ANAPHOR_DISTRICT
+        or word in ANAPHOR_DISTRICT or word in ANAPHOR_COAST
     )
 
 

@@ -132,13 +132,20 @@ def read_sentence(
     i = 0
     while i < len(pending):
         seg = pending[i]
-        loc = [r for r in seg.refs if r.role == "loc"]
+        loc = [r for r in seg.refs if r.role == "loc"] or [
+            r for r in seg.refs if r.role == "none" and r.kind in ROW_KINDS
+        ]
         if seg.nums and loc:
-            group = _choose(loc, seg.nums[0])
-            res = _make(seg.nums, group, sentence, derived)
-            _emit(out, res)
-            if isinstance(res, Statement):
-                last_st = res
+            if len(seg.nums) == len(loc) > 1:
+                chunks = [([n], g) for n, g in zip(seg.nums, loc, strict=True)]
+            else:
+                chunks = [(seg.nums, _choose(loc, seg.nums[0]))]
+            for cnums, group in chunks:
+                res = _make(cnums, group, sentence, derived)
+                _emit(out, res)
+                seg.stmt = res
+                if isinstance(res, Statement):
+                    last_st = res
             seg.done = True
         i += 1
     _link_orphans(pending, out, sentence, derived, prior)
@@ -171,12 +178,14 @@ def _link_orphans(
     for k, seg in enumerate(segs):
         if seg.done or not seg.nums:
             continue
-        for other in (segs[k - 1] if k > 0 else None, segs[k + 1] if k + 1 < len(segs) else None):
+        for other in (_neighbour(segs, k, -1), _neighbour(segs, k, 1)):
             if other is None or other.done or other.nums:
                 continue
             loc = [r for r in other.refs if r.role in ("loc",)]
-            if loc and (seg.verb or other.verb or seg.list_line):
-                _emit(out, _make(seg.nums, _choose(loc, seg.nums[0]), sentence, derived))
+            if loc:
+                res = _make(seg.nums, _choose(loc, seg.nums[0]), sentence, derived)
+                _emit(out, res)
+                seg.stmt = other.stmt = res
                 seg.done = other.done = True
                 break
     for k, seg in enumerate(segs):
@@ -185,18 +194,14 @@ def _link_orphans(
         nxt = segs[k + 1] if k + 1 < len(segs) else None
         prv = segs[k - 1] if k > 0 else None
         nums = seg.nums
-        if all(n.weapon for n in nums) and seg.joined_next and nxt and nxt.done and out.statements:
-            st = _statement_at(out, nxt)
-            if st is not None:
-                _merge_into(st, nums)
+        typed = all(n.weapon for n in nums)
+        for cand, joined in ((nxt, seg.joined_next), (prv, seg.joined_prev)):
+            if typed and joined and cand is not None and isinstance(cand.stmt, Statement):
+                _merge_into(cand.stmt, nums)
                 seg.done = True
-                continue
-        if all(n.weapon for n in nums) and seg.joined_prev and prv and prv.done and out.statements:
-            st = _statement_at(out, prv)
-            if st is not None:
-                _merge_into(st, nums)
-                seg.done = True
-                continue
+                break
+        if seg.done:
+            continue
         first = nums[0]
         anchor = out.statements[-1] if out.statements else prior
         if (first.running or (first.increment and not seg.colon_after)) and anchor is not None:
@@ -207,14 +212,21 @@ def _link_orphans(
             seg.done = True
             continue
         spk = [r for r in seg.refs if r.role in ("spk", "none") and r.kind in ROW_KINDS]
-        if spk and not out.statements and len({c for r in spk for c in r.codes}) == 1:
+        used = {c for st in out.statements for c in st.codes}
+        if spk and len({c for r in spk for c in r.codes} - used) == 1:
+            spk = [r for r in spk if r.codes[0] not in used]
             _emit(out, _make(nums, spk[0], sentence, derived))
             seg.done = True
             continue
-        if seg.verb or seg.total_word or seg.list_line or not seg.refs:
+        verb_near = (seg.joined_next and nxt is not None and nxt.verb) or (
+            seg.joined_prev and prv is not None and (prv.verb or isinstance(prv.stmt, Total))
+        )
+        if seg.verb or seg.total_word or verb_near:
             for n in nums:
-                out.totals.append(Total(n.value, sentence, n.approx, n.lower,
-                                        n.increment or n.running, n.weapon))
+                tot = Total(n.value, sentence, n.approx, n.lower, n.increment or n.running,
+                            n.weapon)
+                out.totals.append(tot)
+                seg.stmt = tot
             seg.done = True
     for seg in segs:
         if seg.done or seg.nums or not seg.verb:
@@ -224,8 +236,16 @@ def _link_orphans(
                 out.statements.append(Statement(list(r.codes), None, sentence))
 
 
-def _statement_at(out: SentenceReading, seg: Segment) -> Statement | None:
-    return out.statements[-1] if out.statements and seg.done else None
+def _neighbour(segs: list[Segment], k: int, step: int) -> Segment | None:
+    """The nearest segment in one direction, skipping empty asides ("по данным властей")."""
+    j = k + step
+    while 0 <= j < len(segs):
+        if segs[j].nums or segs[j].refs or segs[j].verb:
+            return segs[j]
+        j += step
+        if abs(j - k) > 2:
+            break
+    return None
 
 
 def _merge_into(st: Statement, nums: list[Num]) -> None:

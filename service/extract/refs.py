@@ -14,6 +14,7 @@ from service.extract.places import (
     ANAPHOR_CAPITAL,
     ANAPHOR_THERE,
     LOC_WORDS,
+    SRC_WORDS,
     PlaceRef,
     Resolver,
     is_anaphor_word,
@@ -33,6 +34,8 @@ _PLURAL_REGION = frozenset(
     "регионами".split()
 )
 _ROW = frozenset({"region", "city", "sea", "country"})
+_GENERIC_COUNTRY = frozenset("країни країна країні країну страны стране страна страну".split())
+_ANY_PREP = LOC_WORDS | SRC_WORDS | frozenset("at towards toward for to against".split())
 
 
 def sentence_refs(
@@ -51,17 +54,27 @@ def sentence_refs(
             place = m.place
             if place.kind != "block":
                 kind = "region" if place.kind == "city" else place.kind
+                code = place.code
+                if toks[s].text in _GENERIC_COUNTRY and resolver.last_country:
+                    code, kind = resolver.last_country, "country"
                 role = role_of(toks, lo, s, e, hi)
-                refs.append(PlaceRef(s, e, [place.code], kind, role))
+                refs.append(PlaceRef(s, e, [code], kind, role))
                 resolver.note(place, city=place.kind == "city")
             i = max(e, i + 1)
             continue
         w = toks[i].text
-        if is_anaphor_word(w) and _anaphor_context(toks, lo, i, by_start):
+        if (
+            is_anaphor_word(w)
+            and _anaphor_context(toks, lo, i, by_start)
+            and not _named_after(toks, i, hi, by_start)
+        ):
             code = resolver.resolve(w, toks[i - 1].text if i > lo else "")
             if w in ANAPHOR_CAPITAL and i + 1 < hi and toks[i + 1].text == "region":
                 code = OBLAST_TWIN.get(code or "", code)
-            ref = PlaceRef(i, i + 1, [code] if code else [], "region", "loc", anaphor=True)
+            role = role_of(toks, lo, i, i + 1, hi)
+            ref = PlaceRef(i, i + 1, [code] if code else [], "region", role, anaphor=True)
+            if w in ANAPHOR_CAPITAL and code:
+                resolver.last_city = code
             if code and code.startswith(("SEA-",)):
                 ref.kind = "sea"
             refs.append(ref)
@@ -75,6 +88,20 @@ def sentence_refs(
     return group_refs(toks, [r for r in refs if r.codes])
 
 
+def _named_after(
+    toks: list[Token], i: int, hi: int, by_start: dict[int, tuple[int, int, Mention]]
+) -> bool:
+    """'над территорией Курской области': the noun is followed by its own name."""
+    k = i + 1
+    while k < hi and k <= i + 3:
+        if k in by_start:
+            return True
+        if toks[k].text not in ("of", "the"):
+            return False
+        k += 1
+    return False
+
+
 def _anaphor_context(
     toks: list[Token], lo: int, i: int, by_start: dict[int, tuple[int, int, Mention]]
 ) -> bool:
@@ -84,7 +111,7 @@ def _anaphor_context(
     steps = 0
     while j >= lo and steps < 4:
         w = toks[j].text
-        if w in LOC_WORDS or w in ("к", "до", "approaching"):
+        if w in _ANY_PREP or w in ("к", "до", "approaching"):
             return True
         if w not in _DETERMINERS or j in by_start:
             return False

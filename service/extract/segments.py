@@ -41,6 +41,18 @@ class Segment:
     joined_next: bool = False
     colon_after: bool = False
     done: bool = False
+    stmt: object | None = None
+    lost: bool = False
+
+
+def _starts_with_number(toks: list[Token], seg: Segment, nums: list[Num]) -> bool:
+    first = {n.tok for n in nums}
+    for i in range(seg.lo, min(seg.hi, seg.lo + 3)):
+        if i in first:
+            return True
+        if toks[i].text not in lx.APPROX_WORDS and toks[i].text not in lx.LOWER_WORDS:
+            return False
+    return False
 
 
 def _protected(refs: list[PlaceRef]) -> set[int]:
@@ -78,6 +90,9 @@ def build_segments(
             kinds[-1] = kinds[-1] if kinds[-1] == "and" else kind
         start = pos + 1
     for k, seg in enumerate(segs):
+        if kinds[k] == "punct" and k + 1 < len(segs) and _starts_with_number(toks, segs[k + 1], nums):
+            kinds[k] = "and"
+    for k, seg in enumerate(segs):
         seg.joined_next = kinds[k] == "and"
         seg.joined_prev = k > 0 and kinds[k - 1] == "and"
         seg.colon_after = kinds[k] == "colon"
@@ -103,12 +118,14 @@ def _annotate(toks: list[Token], seg: Segment) -> None:
             cue = True
         if w in lx.TOTAL_WORDS:
             seg.total_word = True
+        if w.startswith(("втрачен", "потерян", "lost", "left")):
+            seg.lost = True
     for phrase in lx.SUBSET_WORDS:
         if _contains(words, phrase):
             seg.subset = True
     if "один" in words and "из" in words and "них" in words:
         seg.subset = True
-    seg.blocked = negated or (cue and not seg.verb)
+    seg.blocked = negated or (cue and not seg.verb) or (seg.lost and not seg.verb)
 
 
 def _contains(words: list[str], phrase: tuple[str, ...]) -> bool:

@@ -17,7 +17,7 @@ from service.extract.text import Token, split_sentences
 MAX_SENTENCE_TOKENS = 200
 _NIGHT_WORDS = frozenset("ночь ночи ночью ночі night evening вечер вечером ввечері".split())
 _CONFLICT = frozenset("however only однако лишь только лише проте натомість".split())
-_LOSS_WORDS = ("втрат", "потер", "losses")
+_LOSS_WORDS = frozenset("втрати втрат потери потерь losses".split())
 
 
 @dataclass(slots=True)
@@ -30,6 +30,7 @@ class SentenceInfo:
     skip: bool = False
     list_line: bool = False
     conflict: bool = False
+    total_word: bool = False
 
 
 def _chunks(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -69,15 +70,21 @@ def analyse_sentences(
             dated = any(w in lx.WEEKDAYS or w in _NIGHT_WORDS for w in words)
             background = dated and not same_day
         cumulative = _has_phrase(words, lx.CUMULATIVE_PAIRS) or any(
-            w.startswith(_LOSS_WORDS) for w in words
+            w in _LOSS_WORDS for w in words
         )
+        info.total_word = any(w in lx.TOTAL_WORDS for w in words)
         info.skip = background or cumulative
         info.conflict = any(w in _CONFLICT for w in words)
         has_num = any(toks[i].kind == "num" or toks[i].text in lx.NUMBER_WORDS
                       for i in range(lo, hi))
         has_place = any(lo <= s < hi for s in mention_starts)
-        has_dash = any(w in ("—", "-", ":") for w in words)
-        info.list_line = hi - lo <= 14 and has_num and has_place and has_dash
+        head = words[:8]
+        has_dash = any(w in ("—", "-", ":") for w in head)
+        starts = bool(words) and (
+            toks[lo].kind == "num" or words[0] in lx.NUMBER_WORDS or lo in mention_starts
+            or words[0] in ("—", "-", "•", "*", "над", "over", "in", "в", "у")
+        )
+        info.list_line = hi - lo <= 30 and has_num and has_place and has_dash and starts
         infos.append(info)
     return infos
 

@@ -145,3 +145,13 @@ def test_stage_one_fills_metadata_and_event_time() -> None:
     assert ("r1", "mod", "https://example.org/r1") == (res.id, res.source, res.url)
     assert res.fingerprint
     assert res.event_time is not None
+
+
+def test_baseline_rule_fires_on_a_region_far_above_its_usual_day(tables: dict[str, Any], runtime: Any) -> None:
+    """After a week of 2 a day, 12 in one day (below the fixed 24 h level) fires the baseline rule."""
+    for day in range(9):
+        run(tables, runtime, result(f"quiet-{day}", {"RU-LIP": 2}, end=END + timedelta(days=day)))
+    out = run(tables, runtime, result("spike", {"RU-LIP": 12}, end=END + timedelta(days=9)))
+    fired = {(a.rule, a.window) for a in out.alerts if a.status == "firing"}
+    assert ("baseline", "24h") in fired
+    assert ("threshold", "24h") not in fired

@@ -1,0 +1,73 @@
+"""The seed report must come out exactly as the issue specifies."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from service.extract import extract_report
+from service.models import ExtractionResult
+
+SEED = Path(__file__).resolve().parents[4] / "shared" / "samples" / "seed_report.txt"
+
+# Own wording with the same structure as the seed (used when the shared file is absent).
+OWN_SEED = (
+    "The ministry confirmed the interception of 22 Ukrainian drones overnight. "
+    "The attack began at 11:23 pm on November 11 and concluded at 7:00 am on November 12. "
+    "Eight drones were shot down over Rostov Region, four over Stavropol Krai, and three each "
+    "over Oryol and Bryansk Regions. Two drones were intercepted over Tula and Kaluga, while "
+    "one each fell near Moscow and Kursk. Drones targeted Donetsk and Kamensky District. "
+    "In Budennovsk, Stavropol Krai, a fire broke out after debris from a downed drone fell. "
+    "Attacks were reported in Mordovia, Dagestan and Ivanovo Oblast."
+)
+
+
+def _seed_text() -> str:
+    return SEED.read_text(encoding="utf-8") if SEED.exists() else OWN_SEED
+
+
+@pytest.fixture(scope="module")
+def seed() -> ExtractionResult:
+    """The extraction of the seed report."""
+    return extract_report(_seed_text(), report_id="seed", published=dt.date(2025, 11, 12))
+
+
+def test_seed_rows(seed: ExtractionResult) -> None:
+    """Region rows and counts are exactly the expected ones."""
+    rows = {r.region: r.count for r in seed.interceptions}
+    assert rows == {
+        "Rostov Oblast": 8, "Stavropol Krai": 4, "Oryol Oblast": 3, "Bryansk Oblast": 3,
+        "Moscow": 1, "Kursk Oblast": 1, "Tula Oblast": None, "Kaluga Oblast": None,
+    }
+    codes = {r.region: r.code for r in seed.interceptions}
+    assert codes["Rostov Oblast"] == "RU-ROS"
+    assert codes["Moscow"] == "RU-MOW"
+
+
+def test_seed_group(seed: ExtractionResult) -> None:
+    """Tula and Kaluga share a group of two (no 'each', total does not force a split)."""
+    assert len(seed.groups) == 1
+    assert seed.groups[0].regions == ["Tula Oblast", "Kaluga Oblast"]
+    assert seed.groups[0].count == 2
+
+
+def test_seed_totals(seed: ExtractionResult) -> None:
+    """Claimed total 22 equals the parts."""
+    assert seed.claimed_total == 22
+    assert seed.parts_sum == 22
+    assert seed.consistent is True
+
+
+def test_seed_metadata(seed: ExtractionResult) -> None:
+    """Weapon, side and the exact clock period in Moscow time."""
+    assert seed.weapon == "drone"
+    assert seed.reporting_side == "RU"
+    assert seed.period_start == dt.datetime(
+        2025, 11, 11, 23, 23, tzinfo=dt.timezone(dt.timedelta(hours=3))
+    )
+    assert seed.period_end == dt.datetime(
+        2025, 11, 12, 7, 0, tzinfo=dt.timezone(dt.timedelta(hours=3))
+    )
+    assert seed.period_assumed is False
