@@ -131,7 +131,7 @@ def generate(
         statement = Statement(end - length, end, final)
         statements.append(statement)
         outlets = rnd.sample(OUTLETS, rnd.randint(1, 4))
-        revised = len(final) > 1 and rnd.random() < 0.15
+        revised = len(outlets) > 1 and rnd.random() < 0.15  # a later outlet has the full figures
         for k, outlet in enumerate(outlets):
             shown = statement
             if revised and k == 0:  # a first, partial report: one region lower, raised later

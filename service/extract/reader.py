@@ -132,6 +132,15 @@ def read_sentence(
     i = 0
     while i < len(pending):
         seg = pending[i]
+        prev_seg = pending[i - 1] if i > 0 else None
+        if (
+            seg.nums and all(n.vague_all for n in seg.nums) and prev_seg is not None
+            and prev_seg.nums and not prev_seg.done
+            and not any(r.role == "loc" for r in prev_seg.refs)
+        ):
+            seg.nums = prev_seg.nums
+            prev_seg.nums = []
+            prev_seg.done = True
         loc = [r for r in seg.refs if r.role == "loc"] or [
             r for r in seg.refs if r.role == "none" and r.kind in ROW_KINDS
         ]
@@ -203,7 +212,8 @@ def _link_orphans(
         if seg.done:
             continue
         first = nums[0]
-        anchor = out.statements[-1] if out.statements else prior
+        earlier = [s.stmt for s in segs[:k] if isinstance(s.stmt, Statement)]
+        anchor = earlier[-1] if earlier else (prior if first.running else None)
         if (first.running or (first.increment and not seg.colon_after)) and anchor is not None:
             st = Statement(list(anchor.codes[:1]), first.value, sentence, first.approx,
                            first.lower, False, first.running, first.increment,

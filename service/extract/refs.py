@@ -27,8 +27,14 @@ _DETERMINERS = frozenset(
     "тем же той самой самим самом этой этим цією цим ней нашим нашей нашою всей всій "
     "всьому всем территорией территории территорію території".split()
 )
-_LIST_GLUE = frozenset([",", "and", "и", "і", "й", "та", "the", "over", "над", "of", "a",
-                        "as", "well", "also", "both"])
+_LIST_GLUE = frozenset(
+    [",", "and", "и", "і", "й", "та", "the", "over", "над", "of", "a", "as", "well", "also",
+     "both", "people's", "republics", "republic", "region", "regions", "oblast", "oblasts",
+     "krai", "territory", "областью", "области", "областю", "області", "область", "краем",
+     "края", "край", "республикой", "республики", "республіки", "районом", "району", "районі",
+     "района", "районе", "district", "districts", "city", "город", "города", "городом", "в",
+     "у", "на"]
+)
 _PLURAL_REGION = frozenset(
     "regions oblasts областями областях областей областям области області регионах "
     "регионами".split()
@@ -71,7 +77,7 @@ def sentence_refs(
             code = resolver.resolve(w, toks[i - 1].text if i > lo else "")
             if w in ANAPHOR_CAPITAL and i + 1 < hi and toks[i + 1].text == "region":
                 code = OBLAST_TWIN.get(code or "", code)
-            role = role_of(toks, lo, i, i + 1, hi)
+            role = "loc" if w in ANAPHOR_THERE else role_of(toks, lo, i, i + 1, hi)
             ref = PlaceRef(i, i + 1, [code] if code else [], "region", role, anaphor=True)
             if w in ANAPHOR_CAPITAL and code:
                 resolver.last_city = code
@@ -131,7 +137,7 @@ def group_refs(toks: list[Token], refs: list[PlaceRef]) -> list[PlaceRef]:
             and ref.role in (prev.role, "none", "loc")
             and ref.tok >= prev.end
             and all(toks[k].text in _LIST_GLUE for k in range(prev.end, ref.tok))
-            and ref.tok - prev.end <= 3
+            and ref.tok - prev.end <= 5
         ):
             prev.codes.extend(ref.codes)
             prev.end = ref.end
