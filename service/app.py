@@ -14,13 +14,13 @@ so redelivery after a crash cannot double a count.
 
 from __future__ import annotations
 
-import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
 import faust
 from prometheus_client import CollectorRegistry
 
+from service.kafka_admin import ssl_context
 from service.logs import configure_structlog, logging_config
 from service.metrics import Metrics
 from service.settings import Settings, get_settings
@@ -29,16 +29,7 @@ from service.windows import WindowSpec, parse_windows
 
 def broker_credentials(settings: Settings) -> Any:
     """faust/aiokafka credentials from settings: SASL, TLS, or None for PLAINTEXT."""
-    context: ssl.SSLContext | None = None
-    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
-        context = ssl.create_default_context(
-            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
-        )
-        if settings.kafka_ssl_certfile:
-            context.load_cert_chain(
-                str(settings.kafka_ssl_certfile),
-                str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None,
-            )
+    context = ssl_context(settings)
     if settings.kafka_security_protocol.startswith("SASL"):
         password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
         return faust.SASLCredentials(

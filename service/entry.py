@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from pydantic import ValidationError
 
 from service.errors import SkytallyError
+
+
+def _describe(err: Any) -> str:
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if not err["loc"]:
+        return message
+    return f"SKYTALLY_{'_'.join(str(p) for p in err['loc']).upper()}: {message}"
 
 
 def main() -> None:
@@ -14,9 +22,7 @@ def main() -> None:
     try:
         from service.cli import main as cli_main
     except ValidationError as exc:
-        problems = "; ".join(
-            f"SKYTALLY_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(_describe(err) for err in exc.errors())
         print(f"skytally: invalid settings: {problems}", file=sys.stderr)
         raise SystemExit(2) from None
     except SkytallyError as exc:

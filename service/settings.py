@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -91,6 +91,21 @@ class Settings(BaseSettings):
         default=None,
         description="SKYTALLY_RUNBOOK_BASE_URL: runbook link base in alerts (default: the rules file's)",
     )
+
+
+    @model_validator(mode="after")
+    def _sasl_complete(self) -> Settings:
+        if self.kafka_security_protocol.startswith("SASL"):
+            missing = [
+                f"SKYTALLY_KAFKA_SASL_{name.upper()}"
+                for name in ("mechanism", "username", "password")
+                if getattr(self, f"kafka_sasl_{name}") is None
+            ]
+            if missing:
+                raise ValueError(
+                    f"SKYTALLY_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs {', '.join(missing)}"
+                )
+        return self
 
 
 @lru_cache(maxsize=1)

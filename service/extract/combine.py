@@ -57,10 +57,7 @@ def _add(row: Row, st: Statement, count: int | None) -> None:
             row.count = count
         row.running = True
         row.statements = 1
-    elif (
-        row.last == count and not st.increment and row.sentences[:-1]
-        and row.sentences[-2] != st.sentence
-    ):
+    elif row.last == count and not st.increment and row.sentences[:-1] and row.sentences[-2] != st.sentence:
         return  # the same figure restated (lead and quote): counted once
     elif st.conflict and row.count is not None:
         return
@@ -100,16 +97,28 @@ def combine(statements: list[Statement], totals: list[Total]) -> Combined:
 def _claimed_total(
     out: Combined, statements: list[Statement], totals: list[Total]
 ) -> tuple[int | None, bool]:
-    if any(t.increment for t in totals):
-        return None, False
-    cands = [t for t in totals if t.value is not None or t.lower]
+    """Rule 10: an overall figure when stated, else the figure of a one-statement report."""
+    cands = [t for t in totals if (t.value is not None or t.lower) and not t.increment]
     if cands:
-        first = cands[0].sentence
-        same = [t for t in cands if t.sentence == first]
-        if any(t.lower or t.value is None for t in same):
-            return None, False
-        values = [t.value for t in same if t.value is not None]
-        return sum(values), any(t.approx for t in same)
+        return _stated_total(cands, totals)
+    if any(t.increment for t in totals):
+        return None, False  # only increments/windows: the reader would have to add them up
+    return _single_figure(out)
+
+
+def _stated_total(cands: list[Total], totals: list[Total]) -> tuple[int | None, bool]:
+    first = cands[0].sentence
+    if any(t.increment and t.sentence > first for t in totals):
+        return None, False
+    same = [t for t in cands if t.sentence == first]
+    same = [t for t in same if t.scope != "direction"] or same
+    if any(t.lower or t.value is None for t in same):
+        return None, False
+    values = [t.value for t in same if t.value is not None]
+    return sum(values), any(t.approx for t in same)
+
+
+def _single_figure(out: Combined) -> tuple[int | None, bool]:
     counted = [r for r in out.rows.values() if r.count is not None]
     if out.groups:
         if len(out.groups) == 1 and not counted:

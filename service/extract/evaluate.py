@@ -149,11 +149,10 @@ def score(
 def format_report(report: EvalReport) -> str:
     """A plain-text table of the scores, one line per language and one for all."""
     header = (
-        f"{'lang':<5} {'items':>5} {'regionF1':>9} {'countF1':>8} {'exact':>6} "
-        f"{'total':>6} {'cleanNeg':>9}"
+        f"{'lang':<5} {'items':>5} {'regionF1':>9} {'countF1':>8} {'exact':>6} {'total':>6} {'cleanNeg':>9}"
     )
     lines = [header, "-" * len(header)]
-    order = sorted(k for k in report.by_language if k != "all") + ["all"]
+    order = [*sorted(k for k in report.by_language if k != "all"), "all"]
     for key in order:
         c = report.by_language.get(key)
         if c is None:

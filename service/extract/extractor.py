@@ -8,6 +8,7 @@ bounded amount of work per sentence (long sentences are cut into chunks).
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from datetime import date, datetime
 
 from service.extract import lexicon as lx
@@ -15,17 +16,29 @@ from service.extract.classify import mixed_sides, reporting_side, weapon_of
 from service.extract.combine import Combined, combine, parts_sum
 from service.extract.gazetteer import load
 from service.extract.numbers import Num, read_numbers
+from service.extract.numbers import weapon_of as weapon_of_word
 from service.extract.periods import assumed_night, find_period
-from service.extract.places import Resolver, mention_tokens
+from service.extract.places import PlaceRef, Resolver, mention_tokens
 from service.extract.reader import Statement, Total, read_sentence
 from service.extract.refs import sentence_refs
 from service.extract.sentence import SentenceInfo, analyse_sentences, capital_of, intercepts
-from service.extract.text import detect_language, normalise, tokenize
+from service.extract.text import Token, detect_language, normalise, tokenize
 from service.models import ExtractionResult, Group, Interception
 
 MAX_CHARS = 2_000_000
-_OVERNIGHT = ("overnight", "ночью", "вночі", "уночі", "за ніч", "за ночь", "в ночь", "у ніч",
-              "during the night", "протягом ночі", "night to")
+_OVERNIGHT = (
+    "overnight",
+    "ночью",
+    "вночі",
+    "уночі",
+    "за ніч",
+    "за ночь",
+    "в ночь",
+    "у ніч",
+    "during the night",
+    "протягом ночі",
+    "night to",
+)
 
 
 def extract_report(
@@ -44,9 +57,7 @@ def extract_report(
         )
 
 
-def _extract(
-    text: str, report_id: str, published: date | None, language: str | None
-) -> ExtractionResult:
+def _extract(text: str, report_id: str, published: date | None, language: str | None) -> ExtractionResult:
     warnings: list[str] = []
     if not isinstance(text, str):
         text = str(text)
@@ -58,7 +69,8 @@ def _extract(
     lang = language if language in ("en", "ru", "uk") else detect_language(norm)
     toks = tokenize(norm)
     mentions = mention_tokens(toks, gz.find(norm))
-    infos = analyse_sentences(toks, mentions)
+    infos = analyse_sentences(norm, toks, mentions)
+    starts = [s for s, _, _ in mentions]
     resolver = Resolver(capital_of(norm, mentions, lang))
     verbs = intercepts(toks)
     any_verb = bool(verbs)
@@ -68,16 +80,24 @@ def _extract(
     weapons: list[str] = []
     models: list[str] = []
     evidence: dict[int, str] = {}
+    context: list[str] = []
     carry = False
     for si, info in enumerate(infos):
         lo, hi = info.lo, info.hi
-        refs = sentence_refs(toks, lo, hi, mentions, resolver)
+        a, b = bisect_left(starts, lo), bisect_left(starts, hi)
+        refs = sentence_refs(toks, lo, hi, mentions[a:b], resolver)
         if info.skip:
             continue
         nums = [n for n in read_numbers(toks, lo, hi) if not _inside(n, refs)]
         sverbs = [v for v in verbs if lo <= v < hi]
         reading = read_sentence(
-            toks, lo, hi, si, refs, nums, intercept=sverbs,
+            toks,
+            lo,
+            hi,
+            si,
+            refs,
+            nums,
+            intercept=sverbs,
             list_line=((info.list_line or info.total_word) and any_verb) or carry,
             prior=statements[-1] if statements else None,
         )
@@ -87,18 +107,29 @@ def _extract(
         if reading.statements or reading.totals:
             evidence[si] = text[toks[lo].start : toks[hi - 1].end].strip()
             weapons.extend(_used_weapons(nums))
+            context.extend(_nouns(toks, lo, hi))
         statements.extend(reading.statements)
         totals.extend(reading.totals)
         launched.extend(reading.launched)
         models.extend(reading.models)
     comb = combine(statements, totals)
+    places = [m.place.code for _, _, m in mentions if m.place.kind in ("region", "city")]
     return _result(
-        report_id, text, norm, lang, published, comb, evidence, infos, toks, weapons, models,
-        launched, warnings,
+        report_id,
+        norm,
+        lang,
+        published,
+        comb,
+        evidence,
+        infos,
+        (weapons, context, places),
+        models,
+        launched,
+        warnings,
     )
 
 
-def _inside(num: Num, refs: list) -> bool:  # type: ignore[type-arg]
+def _inside(num: Num, refs: list[PlaceRef]) -> bool:
     return any(r.tok <= num.tok < r.end and not r.anaphor for r in refs)
 
 
@@ -106,16 +137,34 @@ def _used_weapons(nums: list[Num]) -> list[str]:
     return [n.weapon for n in nums if n.weapon and not n.drop and not n.launched]
 
 
+def _nouns(toks: list[Token], lo: int, hi: int) -> list[str]:
+    out: list[str] = []
+    for i in range(lo, hi):
+        kind = weapon_of_word(toks[i].text)
+        if kind is not None:
+            out.append(kind)
+    return out
+
+
 def _result(
-    report_id: str, text: str, norm: str, lang: str, published: date | None, comb: Combined,
-    evidence: dict[int, str], infos: list[SentenceInfo], toks: list, weapons: list[str],  # type: ignore[type-arg]
-    models: list[str], launched: list[int], warnings: list[str],
+    report_id: str,
+    norm: str,
+    lang: str,
+    published: date | None,
+    comb: Combined,
+    evidence: dict[int, str],
+    infos: list[SentenceInfo],
+    kinds: tuple[list[str], list[str], list[str]],
+    models: list[str],
+    launched: list[int],
+    warnings: list[str],
 ) -> ExtractionResult:
     gz = load()
+    weapons, context, places = kinds
     codes = list(comb.rows)
-    side = reporting_side(norm, codes)
+    side = reporting_side(norm, codes, places, lang)
     mixed = mixed_sides(norm, codes)
-    weapon = weapon_of(weapons) or weapon_of([w for w in weapons]) or _default_weapon(norm)
+    weapon = weapon_of(weapons, context) or weapon_of(context) or _default_weapon(norm)
     rows: list[Interception] = []
     for code, row in comb.rows.items():
         ev = evidence.get(row.sentences[0], "") if row.sentences else ""
@@ -125,13 +174,22 @@ def _result(
             row_side = "RU" if code.startswith("RU-") else "UA"
         rows.append(
             Interception(
-                region=gz.name_of(code), code=code, count=row.count, approx=row.approx,
-                evidence=ev[:1000], by_weapon=by_weapon, reporting_side=row_side,  # type: ignore[arg-type]
+                region=gz.name_of(code),
+                code=code,
+                count=row.count,
+                approx=row.approx,
+                evidence=ev[:1000],
+                by_weapon=by_weapon,
+                reporting_side=row_side,
             )
         )
     groups = [
-        Group(regions=[gz.name_of(c) for c in g.codes], codes=g.codes, count=g.count,
-              evidence=evidence.get(g.sentence, "")[:1000])
+        Group(
+            regions=[gz.name_of(c) for c in g.codes],
+            codes=g.codes,
+            count=g.count,
+            evidence=evidence.get(g.sentence, "")[:1000],
+        )
         for g in comb.groups
         if not g.split
     ]
@@ -147,21 +205,33 @@ def _result(
     zone = _zone(norm, side)
     start, end = find_period([i.text for i in infos], published, zone)
     assumed = False
-    if start is None and published is not None and (rows or total is not None):
-        if any(k in norm for k in _OVERNIGHT):
-            start, end = assumed_night(published, zone)
-            assumed = True
-            warnings.append("assumed_period")
+    overnight = any(k in norm for k in _OVERNIGHT)
+    if start is None and published is not None and (rows or total is not None) and overnight:
+        start, end = assumed_night(published, zone)
+        assumed = True
+        warnings.append("assumed_period")
     if not rows and total is None:
         warnings.append("no_interceptions")
     confidence = _confidence(rows, total, consistent, warnings, side)
     result = ExtractionResult(
-        id=report_id, interceptions=rows, groups=groups, claimed_total=total, parts_sum=psum,
-        consistent=consistent, weapon=weapon, weapon_models=sorted(set(models))[:20],  # type: ignore[arg-type]
-        reporting_side=side, period_start=start, period_end=end,  # type: ignore[arg-type]
-        period_assumed=assumed, launched=launched[0] if launched else None,
-        confidence=confidence, warnings=warnings, language=lang,
-        event_time=end or start, fingerprint=_fingerprint(rows, total, published),
+        id=report_id,
+        interceptions=rows,
+        groups=groups,
+        claimed_total=total,
+        parts_sum=psum,
+        consistent=consistent,
+        weapon=weapon,
+        weapon_models=sorted(set(models))[:20],
+        reporting_side=side,
+        period_start=start,
+        period_end=end,
+        period_assumed=assumed,
+        launched=launched[0] if launched else None,
+        confidence=confidence,
+        warnings=warnings,
+        language=lang,
+        event_time=end or start,
+        fingerprint=_fingerprint(rows, total, published),
     )
     return result
 
@@ -182,7 +252,10 @@ def _default_weapon(norm: str) -> str:
 
 
 def _confidence(
-    rows: list[Interception], total: int | None, consistent: bool | None, warnings: list[str],
+    rows: list[Interception],
+    total: int | None,
+    consistent: bool | None,
+    warnings: list[str],
     side: str | None,
 ) -> float:
     score = 0.85 if rows else (0.6 if total is not None else 0.5)

@@ -9,6 +9,7 @@ figures, casualties or distances are dropped here, before any pairing with place
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from service.extract import lexicon as lx
 from service.extract.text import Token
@@ -17,6 +18,11 @@ _MAX_COUNT = 10_000
 _STREET_PREFIXES = ("улиц", "вулиц", "street", "road", "avenue", "проспект", "просп", "шосс")
 _STREET_EXACT = frozenset({"ул", "вул", "пр", "st", "str"})
 _HOUSE_WORDS = frozenset({"№", "no", "house", "дом", "д", "будинок", "будинку", "дома", "#"})
+_THEM = frozenset({"them", "них", "those", "these"})
+_ALREADY = frozenset({"already", "уже", "вже"})
+_ALL_WORDS = frozenset({"all", "все", "всех", "усі", "всі"})
+_EN_SINGULAR = frozenset({"drone", "uav", "missile", "rocket", "shahed"})
+_NOT_AFTER_ARTICLE = frozenset({"attack", "attacks", "strike", "alert", "threat", "warfare", "panic"})
 _TIME_AFTER = frozenset({"a", "p", "am", "pm", "gmt", "utc", "мск", "msk", "h", "год", "ч"})
 
 
@@ -40,6 +46,7 @@ class Num:
     models: list[str] = field(default_factory=list)
 
 
+@lru_cache(maxsize=65536)
 def _weapon_of(word: str) -> str | None:
     for prefix, kind in lx.WEAPON_PREFIXES:
         if word.startswith(prefix):
@@ -52,6 +59,7 @@ def weapon_of(word: str) -> str | None:
     return _weapon_of(word.strip('"'))
 
 
+@lru_cache(maxsize=65536)
 def _non_count(word: str) -> bool:
     return word.startswith(lx.NON_COUNT_PREFIXES)
 
@@ -89,7 +97,6 @@ def read_numbers(toks: list[Token], lo: int, hi: int) -> list[Num]:
     i = lo
     while i < hi:
         tok = toks[i]
-        w = tok.text
         num: Num | None = None
         if tok.kind == "num":
             value = _digit_value(tok)
@@ -112,76 +119,136 @@ def read_numbers(toks: list[Token], lo: int, hi: int) -> list[Num]:
     return out
 
 
-def _read_word_number(toks: list[Token], i: int, hi: int) -> Num | None:
+def _cardinal(toks: list[Token], i: int, hi: int) -> Num | None:
+    """A number word, with 'every one' (all) and 'one of the most ...' (no count)."""
+    wv = _word_value(toks, i)
+    if wv is None:
+        return None
+    prev = toks[i - 1].text if i > 0 else ""
+    nxt = toks[i + 1].text if i + 1 < hi else ""
+    nxt2 = toks[i + 2].text if i + 2 < hi else ""
+    if toks[i].text == "one" and prev in ("every", "each"):
+        return Num(i, i + 1, None, vague_all=True)
+    if (toks[i].text == "one" and prev == "no") or (
+        wv[0] == 1 and nxt == "of" and nxt2 not in ("them", "those", "these")
+    ):
+        return Num(i, i + 1, None, drop=True)  # "one of the most intense nights"
+    return Num(i, wv[1], wv[0])
+
+
+def _article(toks: list[Token], i: int, hi: int) -> Num | None:
+    """'a drone', 'an aircraft-type Ukrainian drone' = 1 (not 'a drone attack')."""
+    if toks[i].text not in ("a", "an"):
+        return None
+    for j in range(i + 1, min(i + 4, hi)):
+        t = toks[j].text.strip('"')
+        if t in lx.SINGULAR_WEAPONS:
+            after = toks[j + 1].text if j + 1 < hi else ""
+            return None if after in _NOT_AFTER_ARTICLE else Num(i, i + 1, 1)
+        if toks[j].kind != "word" or t in ("of", "and"):
+            break
+    return None
+
+
+def _another(toks: list[Token], i: int, hi: int) -> Num | None:
+    """'another (drone)' = one more, unless 'another five' or 'another night'."""
+    if toks[i].text != "another":
+        return None
+    nxt = toks[i + 1].text if i + 1 < hi else ""
+    if nxt in lx.NUMBER_WORDS or nxt in ("time", "day", "night", "attack", "long", "wave"):
+        return None
+    if i + 1 < hi and toks[i + 1].kind == "num":
+        return None
+    return Num(i, i + 1, 1, increment=True)
+
+
+def _ordinal(toks: list[Token], i: int, hi: int) -> Num | None:
+    """'already the sixth', 'це вже восьмий': a running count."""
     w = toks[i].text
     prev = toks[i - 1].text if i > 0 else ""
-    wv = _word_value(toks, i)
-    if wv is not None:
-        if w == "one" and prev in ("every", "each", "no"):
-            return Num(i, i + 1, None, vague_all=True) if prev != "no" else None
-        nxt = toks[i + 1].text if i + 1 < hi else ""
-        nxt2 = toks[i + 2].text if i + 2 < hi else ""
-        if wv[0] == 1 and nxt == "of" and nxt2 not in ("them", "those", "these"):
-            return None  # "one of the most intense nights"
-        return Num(i, wv[1], wv[0])
-    if w in ("a", "an"):
-        for j in range(i + 1, min(i + 4, hi)):
-            t = toks[j].text.strip('"')
-            if t in lx.SINGULAR_WEAPONS:
-                return Num(i, i + 1, 1)
-            if toks[j].kind != "word" or t in ("of", "and"):
-                break
+    prev2 = toks[i - 2].text if i > 1 else ""
+    if w not in lx.ORDINALS:
         return None
-    if w == "another" and not (i + 1 < hi and toks[i + 1].text in lx.NUMBER_WORDS):
-        nxt = toks[i + 1].text if i + 1 < hi else ""
-        if nxt in ("time", "day", "night", "attack"):
-            return None
-        return Num(i, i + 1, 1, increment=True)
-    if w in lx.ORDINALS and prev in ("already", "уже", "вже", "the") and (
-        prev != "the" or (i > 1 and toks[i - 2].text in ("already", "уже", "вже"))
-    ):
+    if prev in _ALREADY or (prev == "the" and prev2 in _ALREADY):
         return Num(i, i + 1, lx.ORDINALS[w], running=True)
-    if w in lx.VAGUE_WORDS:
-        nxt = toks[i + 1].text if i + 1 < hi else ""
-        if nxt in lx.NUMBER_WORDS or (i + 1 < hi and toks[i + 1].kind == "num"):
-            return None  # "усі три", "all 12": the number itself counts
-        is_all = w in ("all", "все", "всех", "усі", "всі")
-        return Num(i, i + 1, None, vague_all=is_all)
-    if w in ("number",) and prev == "a" and i + 1 < hi and toks[i + 1].text == "of":
+    return None
+
+
+def _vague(toks: list[Token], i: int, hi: int) -> Num | None:
+    """'several', 'a number of', 'все' -> a claim without a number (null count)."""
+    w = toks[i].text
+    nxt = toks[i + 1].text if i + 1 < hi else ""
+    if w == "number" and i > 0 and toks[i - 1].text == "a" and nxt == "of":
         return Num(i, i + 2, None)
-    if w in lx.SINGULAR_WEAPONS and w not in ("drone", "uav", "missile", "rocket", "shahed"):
-        if not any(toks[j].kind == "num" or toks[j].text in lx.NUMBER_WORDS
-                   for j in range(max(0, i - 3), i)):
-            return Num(i, i + 1, 1)
-    if w == "бпла" and i > 0 and prev.endswith(("ий", "ый", "ой")) and not (
-        i > 1 and (toks[i - 2].kind == "num" or toks[i - 2].text in lx.NUMBER_WORDS)
-    ):
-        return Num(i, i + 1, 1)
+    if w not in lx.VAGUE_WORDS:
+        return None
+    if nxt in lx.NUMBER_WORDS or (i + 1 < hi and toks[i + 1].kind == "num"):
+        return None  # "усі три", "all 12": the number itself counts
+    return Num(i, i + 1, None, vague_all=w in _ALL_WORDS)
+
+
+def _bare_singular(toks: list[Token], i: int, hi: int) -> Num | None:
+    """ru/uk singular noun without a numeral: 'сбит беспилотник', 'збито ворожий БпЛА' = 1."""
+    w = toks[i].text.strip('"')
+    prev = toks[i - 1].text if i > 0 else ""
+    counted_before = any(
+        toks[j].kind == "num" or toks[j].text in lx.NUMBER_WORDS for j in range(max(0, i - 3), i)
+    )
+    if counted_before:
+        return None
+    if w in lx.SINGULAR_WEAPONS and w not in _EN_SINGULAR:
+        return Num(i, i + 1, 1, weapon=_weapon_of(w))
+    if w == "бпла" and prev.endswith(("ий", "ый", "ой")):
+        return Num(i, i + 1, 1, weapon="drone")
+    return None
+
+
+_WORD_READERS = (_cardinal, _article, _another, _ordinal, _vague, _bare_singular)
+
+
+_CANDIDATES = frozenset(
+    set(lx.NUMBER_WORDS)
+    | set(lx.ORDINALS)
+    | set(lx.VAGUE_WORDS)
+    | set(lx.SINGULAR_WEAPONS)
+    | {"a", "an", "another", "number", "бпла"}
+)
+
+
+def _read_word_number(toks: list[Token], i: int, hi: int) -> Num | None:
+    w = toks[i].text
+    if w not in _CANDIDATES and "-" not in w and w.strip('"') not in _CANDIDATES:
+        return None
+    for reader in _WORD_READERS:
+        num = reader(toks, i, hi)
+        if num is not None:
+            return num
     return None
 
 
 def _is_non_count_digit(toks: list[Token], i: int, hi: int, value: int) -> bool:
+    """Dates, clock times, percentages, years, loss-table increments, house numbers."""
     nxt = toks[i + 1].text if i + 1 < hi else ""
     nxt2 = toks[i + 2].text if i + 2 < hi else ""
     prev = toks[i - 1].text if i > 0 else ""
-    if nxt in lx.MONTHS or prev in lx.MONTHS or nxt in _TIME_AFTER or nxt == "%":
-        return True
-    if nxt == "(" and nxt2.startswith("+"):
-        return True
-    if nxt in ("-", "—") and i + 2 < hi and toks[i + 2].kind == "num" and value >= 100:
-        return True
-    if 1900 <= value <= 2100 and len(toks[i].text) == 4:
-        return True
-    if prev in _HOUSE_WORDS or prev == "+":
-        return True
-    for j in range(max(0, i - 4), i):
-        w = toks[j].text
-        if w.startswith(_STREET_PREFIXES) or w in _STREET_EXACT:
-            return True
-    return False
+    dated = nxt in lx.MONTHS or prev in lx.MONTHS or nxt in _TIME_AFTER or nxt == "%"
+    table = (nxt == "(" and nxt2.startswith("+")) or prev in ("+",)
+    span = nxt in ("-", "—") and i + 2 < hi and toks[i + 2].kind == "num" and value >= 100
+    year = 1900 <= value <= 2100 and len(toks[i].text) == 4
+    street = any(
+        toks[j].text.startswith(_STREET_PREFIXES) or toks[j].text in _STREET_EXACT
+        for j in range(max(0, i - 4), i)
+    )
+    return dated or table or span or year or prev in _HOUSE_WORDS or street
 
 
 def _modifiers(toks: list[Token], lo: int, hi: int, num: Num) -> None:
+    _look_left(toks, lo, hi, num)
+    _look_right(toks, hi, num)
+
+
+def _look_left(toks: list[Token], lo: int, hi: int, num: Num) -> None:
+    """Approximation, lower bound, 'по', increment, running and launched markers."""
     i = num.tok
     p1 = toks[i - 1].text if i - 1 >= lo else ""
     p2 = toks[i - 2].text if i - 2 >= lo else ""
@@ -195,66 +262,110 @@ def _modifiers(toks: list[Token], lo: int, hi: int, num: Num) -> None:
         num.each = True
     if p1 in lx.INCREMENT_WORDS or p2 in ("ещё", "еще", "ще") or p1 == "one":
         num.increment = True
-    if p1 in ("уже", "вже", "already") or (p1 == "to" and _has_before(toks, lo, i, ("bringing",
-                                                                              "brings"))):
+    if p1 in ("уже", "вже", "already") or (p1 == "to" and _has_before(toks, lo, i, ("bringing", "brings"))):
         num.running = True
-    if p1 in ("of", "из", "із", "з") and (p2.isdigit() or p2 in lx.NUMBER_WORDS or p2 == "out"):
+    if (
+        (p1 in ("of", "из", "із", "з") and (p2.isdigit() or p2 in lx.NUMBER_WORDS or p2 == "out"))
+        or (p1 == "the" and p2 == "of")
+        or (
+            p1 in ("из", "із")
+            and num.end < hi
+            and toks[num.end].text.startswith(("ракет", "дрон", "беспилот", "безпілот", "бпла", "шахед"))
+        )
+    ):
         num.launched = True
-    elif p1 == "the" and p2 == "of":
-        num.launched = True
-    _look_right(toks, hi, num)
 
 
 _STOP_RIGHT = frozenset(
-    "over above near in within on off across around at from to into над в во у на под під "
-    "поблизу біля около возле с з із из до по were was had have has are is been be fell "
-    "that which who которые які что що".split()
+    [
+        "over",
+        "above",
+        "near",
+        "in",
+        "within",
+        "on",
+        "off",
+        "across",
+        "around",
+        "at",
+        "from",
+        "to",
+        "into",
+        "над",
+        "в",
+        "во",
+        "у",
+        "на",
+        "под",
+        "під",
+        "поблизу",
+        "біля",
+        "около",
+        "возле",
+        "с",
+        "з",
+        "із",
+        "из",
+        "до",
+        "по",
+        "were",
+        "was",
+        "had",
+        "have",
+        "has",
+        "are",
+        "is",
+        "been",
+        "be",
+        "fell",
+        "that",
+        "which",
+        "who",
+        "которые",
+        "які",
+        "что",
+        "що",
+    ]
 )
 
 
 def _look_right(toks: list[Token], hi: int, num: Num) -> None:
+    """'three each', 'two more', 'four of them', and the weapon noun after a count."""
     j = num.end
-    steps = 0
-    while j < hi and steps < 5:
+    while j < hi and j - num.end < 5:
         t = toks[j].text.strip('"')
-        if t in _STOP_RIGHT or t.startswith(lx.INTERCEPT_PREFIXES):
-            if t in lx.EACH_WORDS:
-                num.each = True
-            break
         if t in lx.EACH_WORDS:
             num.each = True
-        elif t == "more" or t in ("ещё", "еще", "ще"):
-            num.increment = True
-        elif t in ("of", "из", "з", "із") and j + 1 < hi and toks[j + 1].text in (
-            "them", "них", "those", "these"
-        ):
+        if t in ("of", "из", "з", "із") and j + 1 < hi and toks[j + 1].text in _THEM:
             num.of_them = True
-            j += 2
-            steps += 2
-            continue
+            return
+        if t in _STOP_RIGHT or t.startswith(lx.INTERCEPT_PREFIXES):
+            return
+        if t == "more" or t in ("ещё", "еще", "ще"):
+            num.increment = True
         elif toks[j].kind in ("punct", "nl", "num", "time"):
-            if t in ('"', "«"):
-                j += 1
-                steps += 1
-                continue
-            break
-        else:
-            kind = _weapon_of(t)
-            if kind is not None:
-                if num.weapon is None:
-                    num.weapon = kind
-                if "-" in t or kind in ("missile",) and t[:1] in "kхs":
-                    num.models.append(t)
-                if kind == "drone" and j > num.end and toks[j - 1].text in lx.SEA_DRONE_WORDS:
-                    num.weapon = "boat"
-                break
-            if _non_count(t) and num.weapon is None:
-                num.drop = True
-                break
-            if t in lx.NUMBER_WORDS:
-                break
+            if toks[j].text != '"':
+                return
+        elif t not in lx.EACH_WORDS and _noun(toks, j, t, num):
+            return
         j += 1
-        steps += 1
+
+
+def _noun(toks: list[Token], j: int, t: str, num: Num) -> bool:
+    """Classify the word after a count; True when the count's noun has been found."""
+    kind = _weapon_of(t)
+    if kind is not None:
+        if num.weapon is None:
+            num.weapon = kind
+        if "-" in t or (kind == "missile" and t[:1] in "kхs"):
+            num.models.append(t)
+        if kind == "drone" and j > num.end and toks[j - 1].text in lx.SEA_DRONE_WORDS:
+            num.weapon = "boat"
+        return True
+    if _non_count(t) and num.weapon is None:
+        num.drop = True
+        return True
+    return t in lx.NUMBER_WORDS
 
 
 def _has_before(toks: list[Token], lo: int, i: int, words: tuple[str, ...]) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from service.extract import lexicon as lx
 
@@ -20,7 +20,7 @@ _CLOCK = re.compile(
     r"(?<![\d.:,])(?:(?P<h>\d{1,2})[:.](?P<m>\d{2})(?:\s?(?P<ap>[ap])\.?\s?m\b\.?)?"
     r"|(?P<h2>\d{1,2})\s?(?P<ap2>[ap])\.?\s?m\b\.?"
     r"|(?P<hm>[0-2]\d[0-5]\d)(?=\s*(?:-\s*[0-2]\d[0-5]\d\s*)?(?:gmt|utc)|\s+(?:and|to)\s+"
-    r"[0-2]\d[0-5]\d\s*(?:gmt|utc)))(?![\d:])"
+    r"[0-2]\d[0-5]\d\s*(?:gmt|utc)))(?!\d|:\d)"
 )
 _DATE_AFTER = re.compile(
     r"\s{0,3}(?:(?:moscow|kyiv|local)\s+time\s*)?(?:\([^()\n]{0,30}\)\s*)?(?:on\s+|of\s+)?"
@@ -36,9 +36,12 @@ _WEEKDAY_AFTER = re.compile(
 )
 _RANGE_GLUE = re.compile(r"\b(?:to|and|until|till|до|по)\b|[-—]")
 _ASOF = re.compile(r"(?:as of|станом на|по состоянию на|as at)\s*$")
-_SKIP = re.compile(r"тривог|тревог|siren|alert|blast|bang|explosion|вибух|взрыв|хлопк|posted")
+_SKIP = re.compile(
+    r"тривог|тревог|siren|alert|blast|bang|explosion|вибух|взрыв|хлопк|posted|wrote|heard|"
+    r"написал|написав|опубликова|опублікува"
+)
 _CONTEXT = re.compile(
-    r"intercept|shot|destroy|down|attack|raid|launch|сбит|уничтож|перехват|збит|знищ|атак|"
+    r"intercept|shot|destroy|down|attack|raid|launch|сбит|уничтож|перехват|перехвач|збит|знищ|атак|"
     r"пво|ппо|air defen|began|crossing|подавл"
 )
 _UTC = re.compile(r"\b(?:gmt|utc)\b")
@@ -76,7 +79,7 @@ def _aware(day: date, hour: int, minute: int, zone: str) -> datetime:
 
 
 def _from_utc(day: date, hour: int, minute: int, zone: str) -> datetime:
-    utc = datetime(day.year, day.month, day.day, hour % 24, minute, tzinfo=timezone.utc)
+    utc = datetime(day.year, day.month, day.day, hour % 24, minute, tzinfo=UTC)
     if zone == "msk":
         return utc.astimezone(_MSK)
     local = utc + timedelta(hours=2)
@@ -140,9 +143,11 @@ def find_period(
             night = _date(nm, year) or night
     base = night or published
     for sent in sentences:
-        if _SKIP.search(sent) or not _CONTEXT.search(sent):
+        if not _CONTEXT.search(sent):
             continue
-        clocks = _clocks(sent, year, published)
+        clocks = [
+            c for c in _clocks(sent, year, published) if not _SKIP.search(sent[max(0, c.pos - 50) : c.pos])
+        ]
         k = 0
         while k < len(clocks):
             c1 = clocks[k]

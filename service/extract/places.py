@@ -15,47 +15,238 @@ from service.extract.gazetteer import Mention, Place
 from service.extract.text import Token
 
 LOC_WORDS = frozenset(
-    "over above near in within on off around outside across approaching approach into "
-    "над в во у на под під поблизу біля около возле вблизи близ неподалік неподалеку "
-    "неподалеко при между між".split()
+    [
+        "over",
+        "above",
+        "near",
+        "in",
+        "within",
+        "on",
+        "off",
+        "around",
+        "outside",
+        "across",
+        "approaching",
+        "approach",
+        "into",
+        "над",
+        "в",
+        "во",
+        "у",
+        "на",
+        "под",
+        "під",
+        "поблизу",
+        "біля",
+        "около",
+        "возле",
+        "вблизи",
+        "близ",
+        "неподалік",
+        "неподалеку",
+        "неподалеко",
+        "при",
+        "между",
+        "між",
+    ]
 )
-SRC_WORDS = frozenset("from с со з із из від".split())
+SRC_WORDS = frozenset(["from", "с", "со", "з", "із", "из", "від"])
 TGT_WORDS = lx.TARGET_WORDS | frozenset(
-    "at for to against targeted attacked attack атаковали атаковал атакував атакувала "
-    "атакували атакуют struck hit".split()
+    [
+        "at",
+        "for",
+        "to",
+        "against",
+        "targeted",
+        "attacked",
+        "attack",
+        "атаковали",
+        "атаковал",
+        "атакував",
+        "атакувала",
+        "атакували",
+        "атакуют",
+        "struck",
+        "hit",
+    ]
 )
 SPK_WORDS = frozenset(
-    "governor head mayor leader chief administration authorities officials official "
-    "губернатор губернатора глава главы мэр мэра голова голови начальник начальника очільник "
-    "очільника администрации адміністрації ова мва кмва командування оперштаб власти влада "
-    "коллега колега министерство міністерство ministry".split()
+    [
+        "governor",
+        "head",
+        "mayor",
+        "leader",
+        "chief",
+        "administration",
+        "authorities",
+        "officials",
+        "official",
+        "губернатор",
+        "губернатора",
+        "глава",
+        "главы",
+        "мэр",
+        "мэра",
+        "голова",
+        "голови",
+        "начальник",
+        "начальника",
+        "очільник",
+        "очільника",
+        "администрации",
+        "адміністрації",
+        "ова",
+        "мва",
+        "кмва",
+        "командування",
+        "оперштаб",
+        "власти",
+        "влада",
+        "коллега",
+        "колега",
+        "министерство",
+        "міністерство",
+        "ministry",
+    ]
 )
 # Words skipped when looking back from a place to its governing preposition.
 _FILLER = frozenset(
-    "the a its our his their this that same territory territories waters airspace sky skies "
-    "area areas vicinity outskirts city town village district region of central southern "
-    "northern western eastern part parts coast border borders also both "
-    "территории территорией территорию акватории акваторией небе районе района районах "
-    "окрестностях окраине околиці околицях населенного пункта поселка посёлка села селе "
-    "города городе міста місті самом самим самій тем теми же регионами областями той "
-    "соседней соседнем соседнего сусідній сусідній neighbouring neighboring республики "
-    "республикой республіці республіки".split()
+    [
+        "the",
+        "a",
+        "its",
+        "our",
+        "his",
+        "their",
+        "this",
+        "that",
+        "same",
+        "wider",
+        "whole",
+        "entire",
+        "greater",
+        "territory",
+        "territories",
+        "waters",
+        "airspace",
+        "sky",
+        "skies",
+        "area",
+        "areas",
+        "vicinity",
+        "outskirts",
+        "city",
+        "town",
+        "village",
+        "district",
+        "region",
+        "of",
+        "central",
+        "southern",
+        "northern",
+        "western",
+        "eastern",
+        "part",
+        "parts",
+        "coast",
+        "border",
+        "borders",
+        "also",
+        "both",
+        "территории",
+        "территорией",
+        "территорию",
+        "акватории",
+        "акваторией",
+        "небе",
+        "районе",
+        "района",
+        "районах",
+        "окрестностях",
+        "окраине",
+        "околиці",
+        "околицях",
+        "населенного",
+        "пункта",
+        "поселка",
+        "посёлка",
+        "села",
+        "селе",
+        "города",
+        "городе",
+        "міста",
+        "місті",
+        "самом",
+        "самим",
+        "самій",
+        "тем",
+        "теми",
+        "же",
+        "регионами",
+        "областями",
+        "той",
+        "соседней",
+        "соседнем",
+        "соседнего",
+        "сусідній",
+        "сусідній",
+        "neighbouring",
+        "neighboring",
+        "республики",
+        "республикой",
+        "республіці",
+        "республіки",
+    ]
 )
-_FLIGHT_PREFIXES = ("летевш", "летящ", "летел", "летів", "летіл", "направля", "рухал", "курс",
-                    "атак", "целью", "цель", "heading", "flying", "bound")
+_FLIGHT_PREFIXES = (
+    "летевш",
+    "летящ",
+    "летел",
+    "летів",
+    "летіл",
+    "направля",
+    "рухал",
+    "курс",
+    "атак",
+    "целью",
+    "цель",
+    "heading",
+    "flying",
+    "bound",
+)
 
 ANAPHOR_REGION = frozenset(
-    "region регионом регионе регион региона областью области областю області область "
-    "республикой республике республіці republic territory территорией території "
-    "регіоном регіоні краем крае".split()
+    [
+        "region",
+        "регионом",
+        "регионе",
+        "регион",
+        "региона",
+        "областью",
+        "области",
+        "областю",
+        "області",
+        "область",
+        "республикой",
+        "республике",
+        "республіці",
+        "republic",
+        "territory",
+        "территорией",
+        "території",
+        "регіоном",
+        "регіоні",
+        "краем",
+        "крае",
+    ]
 )
-ANAPHOR_CITY = frozenset("city городом городе городу город містом місті місто".split())
-ANAPHOR_CAPITAL = frozenset("capital столицей столице столицу столицею столиці".split())
-ANAPHOR_SEA = frozenset("sea морем море моря акваторией акваторії".split())
-ANAPHOR_THERE = frozenset("there там".split())
-ANAPHOR_COAST = frozenset("coast побережьем побережье узбережжям узбережжі".split())
-ANAPHOR_PENINSULA = frozenset("peninsula полуостровом полуострове півостровом півострові".split())
-ANAPHOR_DISTRICT = frozenset("района району районі district".split())
+ANAPHOR_CITY = frozenset(["city", "городом", "городе", "городу", "город", "містом", "місті", "місто"])
+ANAPHOR_CAPITAL = frozenset(["capital", "столицей", "столице", "столицу", "столицею", "столиці"])
+ANAPHOR_SEA = frozenset(["sea", "морем", "море", "моря", "акваторией", "акваторії"])
+ANAPHOR_THERE = frozenset(["there", "там"])
+ANAPHOR_COAST = frozenset(["coast", "побережьем", "побережье", "узбережжям", "узбережжі"])
+ANAPHOR_PENINSULA = frozenset(["peninsula", "полуостровом", "полуострове", "півостровом", "півострові"])
+ANAPHOR_DISTRICT = frozenset(["района", "району", "районі", "district"])
 
 
 @dataclass(slots=True)
@@ -74,33 +265,42 @@ class PlaceRef:
 def role_of(toks: list[Token], lo: int, start: int, end: int, hi: int) -> str:
     """loc, src, tgt, spk or none: read from the words before (and right after) a place."""
     tail = toks[end - 1].text
-    if tail.endswith("'s") or (end < hi and toks[end].text in SPK_WORDS):
-        return "spk"
-    if end < hi and toks[end].text in ("regional", "обласн", "governor's"):
+    after = toks[end].text if end < hi else ""
+    if tail.endswith("'s") or after in SPK_WORDS or after in ("regional", "обласн", "governor's"):
         return "spk"
     j = start - 1
-    steps = 0
-    while j >= lo and steps < 6:
-        w = toks[j].text
-        if toks[j].kind in ("punct", "nl") and w not in ('"',):
-            return "none"
-        if w in TGT_WORDS or w.startswith(_FLIGHT_PREFIXES[-8:]):
-            return "tgt"
-        if w in LOC_WORDS:
-            if w == "на" and _flight_before(toks, lo, j):
-                return "tgt"
-            if w in ("on", "into") and j > lo and toks[j - 1].text in ("fired", "launched"):
-                return "tgt"
-            return "loc"
-        if w in SRC_WORDS:
-            return "src"
-        if w in SPK_WORDS:
-            return "spk"
-        if w not in _FILLER and not w.startswith(("ворож", "рос", "russian", "ukrainian")):
-            return "none"
+    while j >= lo and start - j <= 6:
+        role = _word_role(toks, lo, j)
+        if role is not None:
+            return role
         j -= 1
-        steps += 1
     return "none"
+
+
+def _word_role(toks: list[Token], lo: int, j: int) -> str | None:
+    """The role a word before a place gives it, or None to keep looking further left."""
+    w = toks[j].text
+    role: str | None = None
+    if toks[j].kind in ("punct", "nl") and w != '"':
+        role = "none"
+    elif w in ("to", "к", "до") and j > lo and toks[j - 1].text.startswith(_APPROACH):
+        role = "loc"
+    elif w in TGT_WORDS or w.startswith(_FLIGHT_PREFIXES):
+        role = "tgt"
+    elif w in LOC_WORDS:
+        flight = w == "на" and _flight_before(toks, lo, j)
+        fired = w in ("on", "into") and j > lo and toks[j - 1].text in ("fired", "launched")
+        role = "tgt" if flight or fired else "loc"
+    elif w in SRC_WORDS:
+        role = "src"
+    elif w in SPK_WORDS:
+        role = "spk"
+    elif w not in _FILLER and not w.startswith(("ворож", "рос", "russian", "ukrainian")):
+        role = "none"
+    return role
+
+
+_APPROACH = ("approach", "подлет", "підльот", "подступ", "підступ")
 
 
 def _flight_before(toks: list[Token], lo: int, j: int) -> bool:
@@ -133,28 +333,20 @@ class Resolver:
         """Code an anaphoric noun stands for, or None."""
         if word in ANAPHOR_CAPITAL:
             return self.capital
+        if word in ANAPHOR_PENINSULA:
+            return "UA-43"
         if word in ANAPHOR_CITY:
             return self.last_city or self.last_region
         if word in ANAPHOR_SEA:
             return self.last_sea
-        if word in ANAPHOR_PENINSULA:
-            return "UA-43"
         if word in ("country", "країни", "страны"):
             return self.last_country
-        if word in ANAPHOR_REGION or word in ANAPHOR_THERE or word in ANAPHOR_DISTRICT or (
-            word in ANAPHOR_COAST
-        ):
-            return self.last_region
-        return None
+        return self.last_region if is_anaphor_word(word) else None
 
 
 def is_anaphor_word(word: str) -> bool:
     """Whether a token can be an anaphoric place noun."""
-    return (
-        word in ANAPHOR_REGION or word in ANAPHOR_CITY or word in ANAPHOR_CAPITAL
-        or word in ANAPHOR_SEA or word in ANAPHOR_THERE or word in ANAPHOR_PENINSULA
-        or word in ANAPHOR_DISTRICT or word in ANAPHOR_COAST
-    )
+    return word in _ANAPHOR_ALL
 
 
 def mention_tokens(toks: list[Token], mentions: list[Mention]) -> list[tuple[int, int, Mention]]:
@@ -171,3 +363,15 @@ def mention_tokens(toks: list[Token], mentions: list[Mention]) -> list[tuple[int
         if tj > ti:
             out.append((ti, tj, m))
     return out
+
+
+_ANAPHOR_ALL = frozenset(
+    ANAPHOR_REGION
+    | ANAPHOR_CITY
+    | ANAPHOR_CAPITAL
+    | ANAPHOR_SEA
+    | ANAPHOR_THERE
+    | ANAPHOR_PENINSULA
+    | ANAPHOR_DISTRICT
+    | ANAPHOR_COAST
+)

@@ -23,29 +23,123 @@ from service.extract.places import (
 from service.extract.text import Token
 
 _DETERMINERS = frozenset(
-    "the our his her its their this that same wider whole entire itself territory of "
-    "тем же той самой самим самом этой этим цією цим ней нашим нашей нашою всей всій "
-    "всьому всем территорией территории территорію території".split()
+    [
+        "the",
+        "our",
+        "his",
+        "her",
+        "its",
+        "their",
+        "this",
+        "that",
+        "same",
+        "wider",
+        "whole",
+        "entire",
+        "itself",
+        "territory",
+        "of",
+        "тем",
+        "же",
+        "той",
+        "самой",
+        "самим",
+        "самом",
+        "этой",
+        "этим",
+        "цією",
+        "цим",
+        "ней",
+        "нашим",
+        "нашей",
+        "нашою",
+        "всей",
+        "всій",
+        "всьому",
+        "всем",
+        "территорией",
+        "территории",
+        "территорію",
+        "території",
+    ]
 )
 _LIST_GLUE = frozenset(
-    [",", "and", "и", "і", "й", "та", "the", "over", "над", "of", "a", "as", "well", "also",
-     "both", "people's", "republics", "republic", "region", "regions", "oblast", "oblasts",
-     "krai", "territory", "областью", "области", "областю", "області", "область", "краем",
-     "края", "край", "республикой", "республики", "республіки", "районом", "району", "районі",
-     "района", "районе", "district", "districts", "city", "город", "города", "городом", "в",
-     "у", "на"]
+    [
+        ",",
+        "and",
+        "и",
+        "і",
+        "й",
+        "та",
+        "the",
+        "over",
+        "над",
+        "of",
+        "a",
+        "as",
+        "well",
+        "also",
+        "both",
+        "people's",
+        "republics",
+        "republic",
+        "region",
+        "regions",
+        "oblast",
+        "oblasts",
+        "krai",
+        "territory",
+        "областью",
+        "области",
+        "областю",
+        "області",
+        "область",
+        "краем",
+        "края",
+        "край",
+        "республикой",
+        "республики",
+        "республіки",
+        "районом",
+        "району",
+        "районі",
+        "района",
+        "районе",
+        "district",
+        "districts",
+        "city",
+        "город",
+        "города",
+        "городом",
+        "в",
+        "у",
+        "на",
+    ]
 )
 _PLURAL_REGION = frozenset(
-    "regions oblasts областями областях областей областям области області регионах "
-    "регионами".split()
+    [
+        "regions",
+        "oblasts",
+        "областями",
+        "областях",
+        "областей",
+        "областям",
+        "области",
+        "області",
+        "регионах",
+        "регионами",
+    ]
 )
 _ROW = frozenset({"region", "city", "sea", "country"})
-_GENERIC_COUNTRY = frozenset("країни країна країні країну страны стране страна страну".split())
-_ANY_PREP = LOC_WORDS | SRC_WORDS | frozenset("at towards toward for to against".split())
+_GENERIC_COUNTRY = frozenset(["країни", "країна", "країні", "країну", "страны", "стране", "страна", "страну"])
+_ANY_PREP = LOC_WORDS | SRC_WORDS | frozenset(["at", "towards", "toward", "for", "to", "against"])
 
 
 def sentence_refs(
-    toks: list[Token], lo: int, hi: int, mentions: list[tuple[int, int, Mention]],
+    toks: list[Token],
+    lo: int,
+    hi: int,
+    mentions: list[tuple[int, int, Mention]],
     resolver: Resolver,
 ) -> list[PlaceRef]:
     """Place references of tokens [lo, hi) in order (mentions need not be limited to it)."""
@@ -74,17 +168,17 @@ def sentence_refs(
             and _anaphor_context(toks, lo, i, by_start)
             and not _named_after(toks, i, hi, by_start)
         ):
-            code = resolver.resolve(w, toks[i - 1].text if i > lo else "")
-            if w in ANAPHOR_CAPITAL and i + 1 < hi and toks[i + 1].text == "region":
-                code = OBLAST_TWIN.get(code or "", code)
+            target = resolver.resolve(w, toks[i - 1].text if i > lo else "")
+            if target and w in ANAPHOR_CAPITAL and i + 1 < hi and toks[i + 1].text == "region":
+                target = OBLAST_TWIN.get(target, target)
             role = "loc" if w in ANAPHOR_THERE else role_of(toks, lo, i, i + 1, hi)
-            ref = PlaceRef(i, i + 1, [code] if code else [], "region", role, anaphor=True)
-            if w in ANAPHOR_CAPITAL and code:
-                resolver.last_city = code
-            if code and code.startswith(("SEA-",)):
+            ref = PlaceRef(i, i + 1, [target] if target else [], "region", role, anaphor=True)
+            if w in ANAPHOR_CAPITAL and target:
+                resolver.last_city = target
+            if target and target.startswith("SEA-"):
                 ref.kind = "sea"
             refs.append(ref)
-            if not code:
+            if not target:
                 unresolved.append(ref)
         i += 1
     for ref in unresolved:
@@ -94,9 +188,7 @@ def sentence_refs(
     return group_refs(toks, [r for r in refs if r.codes])
 
 
-def _named_after(
-    toks: list[Token], i: int, hi: int, by_start: dict[int, tuple[int, int, Mention]]
-) -> bool:
+def _named_after(toks: list[Token], i: int, hi: int, by_start: dict[int, tuple[int, int, Mention]]) -> bool:
     """'над территорией Курской области': the noun is followed by its own name."""
     k = i + 1
     while k < hi and k <= i + 3:
@@ -134,7 +226,7 @@ def group_refs(toks: list[Token], refs: list[PlaceRef]) -> list[PlaceRef]:
         if (
             prev is not None
             and (prev.kind in _ROW) == (ref.kind in _ROW)
-            and ref.role in (prev.role, "none", "loc")
+            and ref.role in (prev.role, "none")
             and ref.tok >= prev.end
             and all(toks[k].text in _LIST_GLUE for k in range(prev.end, ref.tok))
             and ref.tok - prev.end <= 5
@@ -146,6 +238,8 @@ def group_refs(toks: list[Token], refs: list[PlaceRef]) -> list[PlaceRef]:
             continue
         out.append(PlaceRef(ref.tok, ref.end, list(ref.codes), ref.kind, ref.role, ref.anaphor))
     for ref in out:
+        if ref.kind == "direction" and len(ref.codes) > 1:
+            ref.kind = "national"
         nxt = toks[ref.end].text if ref.end < len(toks) else ""
         if len(ref.codes) > 1 and nxt in _PLURAL_REGION:
             ref.codes = [OBLAST_TWIN.get(c, c) for c in ref.codes]

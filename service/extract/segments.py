@@ -8,17 +8,37 @@ block it: negation, or damage/debris/launch/target words without an interception
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from service.extract import lexicon as lx
-from service.extract.numbers import Num
+from service.extract.numbers import Num, weapon_of
 from service.extract.places import PlaceRef
 from service.extract.text import Token
 
 _PUNCT_BOUNDARY = frozenset(",;:()[]")
-_AND_WORDS = frozenset("and и і й та".split())
+_AND_WORDS = frozenset(["and", "и", "і", "й", "та"])
 _CLAUSE_WORDS = frozenset(
-    "while but whereas where after when а но але проте однако где де після после while "
-    "whilst although though".split()
+    [
+        "while",
+        "but",
+        "whereas",
+        "where",
+        "after",
+        "when",
+        "а",
+        "но",
+        "але",
+        "проте",
+        "однако",
+        "где",
+        "де",
+        "після",
+        "после",
+        "while",
+        "whilst",
+        "although",
+        "though",
+    ]
 )
 _CONNECTORS = frozenset([",", "and", "и", "і", "й", "та", "the", "over", "над", "of", "a"])
 _NEG_EXCEPT_NEXT = ("менее", "менше", "более", "уточн", "только", "лише", "лишь", "раз")
@@ -43,6 +63,7 @@ class Segment:
     done: bool = False
     stmt: object | None = None
     lost: bool = False
+    had_nums: bool = False
 
 
 def _starts_with_number(toks: list[Token], seg: Segment, nums: list[Num]) -> bool:
@@ -63,8 +84,13 @@ def _protected(refs: list[PlaceRef]) -> set[int]:
 
 
 def build_segments(
-    toks: list[Token], lo: int, hi: int, refs: list[PlaceRef], nums: list[Num],
-    intercept: list[int], list_line: bool,
+    toks: list[Token],
+    lo: int,
+    hi: int,
+    refs: list[PlaceRef],
+    nums: list[Num],
+    intercept: list[int],
+    list_line: bool,
 ) -> list[Segment]:
     """Split tokens [lo, hi) into segments and annotate each."""
     inside = _protected(refs)
@@ -89,7 +115,7 @@ def build_segments(
         elif segs:
             kinds[-1] = kinds[-1] if kinds[-1] == "and" else kind
         start = pos + 1
-    for k, seg in enumerate(segs):
+    for k in range(len(segs)):
         if kinds[k] == "punct" and k + 1 < len(segs) and _starts_with_number(toks, segs[k + 1], nums):
             kinds[k] = "and"
     for k, seg in enumerate(segs):
@@ -98,31 +124,50 @@ def build_segments(
         seg.colon_after = kinds[k] == "colon"
         seg.list_line = list_line
         seg.nums = [n for n in nums if seg.lo <= n.tok < seg.hi]
+        seg.had_nums = any(not n.drop for n in seg.nums)
         seg.refs = [r for r in refs if seg.lo <= r.tok < seg.hi]
         seg.verb = any(seg.lo <= v < seg.hi for v in intercept)
         _annotate(toks, seg)
     return segs
 
 
+_NEG, _CUE, _TGT, _TOTAL, _LOST = 1, 2, 4, 8, 16
+_SUBSET_FIRSTS = frozenset(p[0] for p in lx.SUBSET_WORDS)
+
+
+@lru_cache(maxsize=65536)
+def _flags(w: str) -> int:
+    """Context cues carried by one word (cached: the vocabulary of reports is small)."""
+    f = 0
+    if w in lx.NEGATION_WORDS:
+        f |= _NEG
+    if w.startswith(lx.DEBRIS_PREFIXES + lx.DAMAGE_PREFIXES + lx.LAUNCH_PREFIXES):
+        f |= _CUE
+    if w in lx.TARGET_WORDS or (w.startswith(lx.ATTACK_PREFIXES) and w != "attacks"):
+        f |= _TGT
+    if w in lx.TOTAL_WORDS:
+        f |= _TOTAL
+    if w.startswith(("втрачен", "потерян", "lost", "left")):
+        f |= _LOST
+    return f
+
+
 def _annotate(toks: list[Token], seg: Segment) -> None:
     words = [toks[i].text for i in range(seg.lo, seg.hi)]
-    negated = False
-    cue = False
+    negated = cue = False
     for k, w in enumerate(words):
+        f = _flags(w)
+        if not f:
+            continue
         nxt = words[k + 1] if k + 1 < len(words) else ""
-        if w in lx.NEGATION_WORDS and not nxt.startswith(_NEG_EXCEPT_NEXT):
+        if f & _NEG and not nxt.startswith(_NEG_EXCEPT_NEXT):
             negated = True
-        if w.startswith(lx.DEBRIS_PREFIXES + lx.DAMAGE_PREFIXES + lx.LAUNCH_PREFIXES):
+        if f & _CUE or (f & _TGT and weapon_of(nxt) is None):
             cue = True
-        if w in lx.TARGET_WORDS or (w.startswith(lx.ATTACK_PREFIXES) and w != "attacks"):
-            cue = True
-        if w in lx.TOTAL_WORDS:
-            seg.total_word = True
-        if w.startswith(("втрачен", "потерян", "lost", "left")):
-            seg.lost = True
-    for phrase in lx.SUBSET_WORDS:
-        if _contains(words, phrase):
-            seg.subset = True
+        seg.total_word = seg.total_word or bool(f & _TOTAL)
+        seg.lost = seg.lost or bool(f & _LOST)
+    if any(w in _SUBSET_FIRSTS for w in words):
+        seg.subset = any(_contains(words, phrase) for phrase in lx.SUBSET_WORDS)
     if "один" in words and "из" in words and "них" in words:
         seg.subset = True
     seg.blocked = negated or (cue and not seg.verb) or (seg.lost and not seg.verb)

@@ -8,16 +8,18 @@ report elsewhere claims interceptions.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
+from functools import lru_cache
 
 from service.extract import lexicon as lx
 from service.extract.gazetteer import Mention
 from service.extract.text import Token, split_sentences
 
 MAX_SENTENCE_TOKENS = 200
-_NIGHT_WORDS = frozenset("ночь ночи ночью ночі night evening вечер вечером ввечері".split())
-_CONFLICT = frozenset("however only однако лишь только лише проте натомість".split())
-_LOSS_WORDS = frozenset("втрати втрат потери потерь losses".split())
+_NIGHT_WORDS = frozenset(["ночь", "ночи", "ночью", "ночі", "night", "evening", "вечер", "вечером", "ввечері"])
+_CONFLICT = frozenset(["however", "only", "однако", "лишь", "только", "лише", "проте", "натомість"])
+_LOSS_WORDS = frozenset(["втрати", "втрат", "потери", "потерь", "losses"])
 
 
 @dataclass(slots=True)
@@ -36,15 +38,21 @@ class SentenceInfo:
 def _chunks(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for lo, hi in spans:
-        while hi - lo > MAX_SENTENCE_TOKENS:
-            out.append((lo, lo + MAX_SENTENCE_TOKENS))
-            lo += MAX_SENTENCE_TOKENS
-        out.append((lo, hi))
+        cut = lo
+        while hi - cut > MAX_SENTENCE_TOKENS:
+            out.append((cut, cut + MAX_SENTENCE_TOKENS))
+            cut += MAX_SENTENCE_TOKENS
+        out.append((cut, hi))
     return out
 
 
+@lru_cache(maxsize=64)
+def _firsts(phrases: tuple[tuple[str, ...], ...]) -> frozenset[str]:
+    return frozenset(p[0] for p in phrases)
+
+
 def _has_phrase(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
-    firsts = {p[0] for p in phrases}
+    firsts = _firsts(phrases)
     for i, w in enumerate(words):
         if w not in firsts:
             continue
@@ -55,38 +63,44 @@ def _has_phrase(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
 
 
 def analyse_sentences(
-    toks: list[Token], mentions: list[tuple[int, int, Mention]]
+    norm: str, toks: list[Token], mentions: list[tuple[int, int, Mention]]
 ) -> list[SentenceInfo]:
     """Split into sentences and flag background, cumulative and list lines."""
-    mention_starts = {s for s, _, _ in mentions}
+    sorted_starts = sorted(s for s, _, _ in mentions)
+    mention_starts = set(sorted_starts)
     infos: list[SentenceInfo] = []
     for lo, hi in _chunks(split_sentences(toks)):
         words = [toks[i].text for i in range(lo, hi)]
-        text = " ".join(words)
+        text = norm[toks[lo].start : toks[hi - 1].end]
         info = SentenceInfo(lo, hi, text)
         background = _has_phrase(words, lx.BACKGROUND_PHRASES)
         if not background and any(w in lx.EARLIER_WORDS for w in words):
             same_day = _has_phrase(words, lx.SAME_DAY_PHRASES)
             dated = any(w in lx.WEEKDAYS or w in _NIGHT_WORDS for w in words)
             background = dated and not same_day
-        cumulative = _has_phrase(words, lx.CUMULATIVE_PAIRS) or any(
-            w in _LOSS_WORDS for w in words
-        )
+        cumulative = _has_phrase(words, lx.CUMULATIVE_PAIRS) or any(w in _LOSS_WORDS for w in words)
         info.total_word = any(w in lx.TOTAL_WORDS for w in words)
         info.skip = background or cumulative
         info.conflict = any(w in _CONFLICT for w in words)
-        has_num = any(toks[i].kind == "num" or toks[i].text in lx.NUMBER_WORDS
-                      for i in range(lo, hi))
-        has_place = any(lo <= s < hi for s in mention_starts)
+        has_num = any(toks[i].kind == "num" or toks[i].text in lx.NUMBER_WORDS for i in range(lo, hi))
+        k = bisect_left(sorted_starts, lo)
+        has_place = k < len(sorted_starts) and sorted_starts[k] < hi
         head = words[:8]
         has_dash = any(w in ("—", "-", ":") for w in head)
         starts = bool(words) and (
-            toks[lo].kind == "num" or words[0] in lx.NUMBER_WORDS or lo in mention_starts
+            toks[lo].kind == "num"
+            or words[0] in lx.NUMBER_WORDS
+            or lo in mention_starts
             or words[0] in ("—", "-", "•", "*", "над", "over", "in", "в", "у")
         )
         info.list_line = hi - lo <= 30 and has_num and has_place and has_dash and starts
         infos.append(info)
     return infos
+
+
+@lru_cache(maxsize=65536)
+def _intercept_word(w: str) -> bool:
+    return w.startswith(lx.INTERCEPT_PREFIXES)
 
 
 def intercepts(toks: list[Token]) -> list[int]:
@@ -95,7 +109,7 @@ def intercepts(toks: list[Token]) -> list[int]:
     n = len(toks)
     for i, tok in enumerate(toks):
         w = tok.text.strip('"')
-        if tok.kind != "word" or not w.startswith(lx.INTERCEPT_PREFIXES):
+        if tok.kind != "word" or not _intercept_word(w):
             continue
         particle = lx.PHRASAL.get(w)
         if particle is not None and not (i + 1 < n and toks[i + 1].text == particle):

@@ -9,10 +9,10 @@ All regular expressions here are linear: no nested quantifiers, no backtracking 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
-_APOSTROPHES = "’‘ʼ`´ʹ′"  # noqa: RUF001 - typographic apostrophes are unified on purpose
-_DASHES = "–—−‒―"  # noqa: RUF001
+_APOSTROPHES = "’‘ʼ`´ʹ′"
+_DASHES = "–—−‒―"
 _QUOTES = "«»“”„‟"
 
 
@@ -64,8 +64,7 @@ def detect_language(norm: str) -> str:
     return "uk" if any(c in _UK_LETTERS for c in sample) else "ru"
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """One token of the normalised text: ``kind`` is word, num, time, date, punct or nl."""
 
     text: str
@@ -85,23 +84,60 @@ _TOKEN_RE = re.compile(
 )
 
 
+_KINDS = {
+    "hyph": "word",
+    "date": "date",
+    "time": "time",
+    "num": "num",
+    "word": "word",
+    "nl": "nl",
+    "punct": "punct",
+}
+
+
 def tokenize(norm: str) -> list[Token]:
     """Split normalised text into tokens (one linear regex pass)."""
-    tokens: list[Token] = []
-    for m in _TOKEN_RE.finditer(norm):
-        kind = m.lastgroup or "punct"
-        if kind == "hyph":
-            kind = "word"
-        tokens.append(Token(m.group(), m.start(), m.end(), kind))
-    return tokens
+    return [
+        Token(m.group(), m.start(), m.end(), _KINDS.get(m.lastgroup or "", "punct"))
+        for m in _TOKEN_RE.finditer(norm)
+    ]
 
 
 # Abbreviations after which a full stop does not end a sentence.
 _ABBREV = frozenset(
     {
-        "a.m", "p.m", "am", "pm", "no", "st", "mr", "mrs", "dr", "gen", "lt", "col", "u.s", "obl",
-        "обл", "г", "ул", "д", "им", "т", "ч", "тыс", "вул", "просп", "пос", "с", "м", "р-н",
-        "smt", "vs", "approx", "est",
+        "a.m",
+        "p.m",
+        "am",
+        "pm",
+        "no",
+        "st",
+        "mr",
+        "mrs",
+        "dr",
+        "gen",
+        "lt",
+        "col",
+        "u.s",
+        "obl",
+        "обл",
+        "г",
+        "ул",
+        "д",
+        "им",
+        "т",
+        "ч",
+        "тыс",
+        "вул",
+        "просп",
+        "пос",
+        "с",
+        "м",
+        "р-н",
+        "smt",
+        "vs",
+        "approx",
+        "est",
     }
 )
 

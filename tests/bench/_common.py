@@ -82,7 +82,7 @@ def pad_text(text: str, target: int, rnd: random.Random) -> str:
 
 def make_reports(n: int, size: tuple[int, int], seed: int = 7) -> list[dict[str, Any]]:
     """``n`` synthetic reports (1-4 outlets per statement, known truth) padded to ``size`` bytes."""
-    rnd = random.Random(seed)  # noqa: S311 - test data
+    rnd = random.Random(seed)  # test data, not security
     reports, _ = generate(n // 2 + 10, seed=seed)
     while len(reports) < n:  # outlets per statement vary: draw more if short
         reports, _ = generate(len(reports) + n // 2, seed=seed)

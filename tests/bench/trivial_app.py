@@ -29,8 +29,9 @@ app = faust.App(
     consumer_auto_offset_reset="earliest",
 )
 
-reports = app.topic(os.environ["BENCH_IN"], key_type=bytes, value_type=bytes,
-                    key_serializer="raw", value_serializer="raw")
+reports = app.topic(
+    os.environ["BENCH_IN"], key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+)
 per_source = app.Table("per-source", default=int, partitions=4)
 
 

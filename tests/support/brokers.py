@@ -24,6 +24,8 @@ import tempfile
 import time
 import uuid
 import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, Self, runtime_checkable
 
@@ -49,6 +51,7 @@ __all__ = [
     "BrokerStartError",
     "ExternalBroker",
     "KafkaKRaft",
+    "Listener",
     "TansuBroker",
     "TestBroker",
     "default_kind",
@@ -90,6 +93,21 @@ def _kafka_cluster_id() -> str:
 _RUNNING: weakref.WeakSet[KafkaKRaft] = weakref.WeakSet()
 
 
+@dataclass(frozen=True)
+class Listener:
+    """An extra client listener of :class:`KafkaKRaft`, e.g. TLS or SASL.
+
+    ``name`` is the listener name (``[A-Z_]+``, not PLAINTEXT or CONTROLLER), ``protocol`` its
+    security protocol (SSL, SASL_PLAINTEXT, SASL_SSL). ``properties`` are written with the
+    ``listener.name.<name>.`` prefix, e.g. ``{"ssl.keystore.type": "PEM"}`` or
+    ``{"sasl.enabled.mechanisms": "PLAIN", "plain.sasl.jaas.config": "..."}``.
+    """
+
+    name: str
+    protocol: str
+    properties: Mapping[str, str] = field(default_factory=dict)
+
+
 @atexit.register
 def _close_all_at_exit() -> None:
     """No orphan JVMs or temp folders if a session ends without the fixture's teardown."""
@@ -104,6 +122,11 @@ class KafkaKRaft:
     :meth:`restart`) reuses that folder and the same ports, so topics, committed offsets and
     changelogs survive, as after a real broker restart. :meth:`kill` is a crash (SIGKILL).
     :meth:`close` stops and deletes the folder if we created it.
+
+    Optional ``listeners`` add TLS/SASL client listeners beside the PLAINTEXT one (which stays
+    the inter-broker listener and :attr:`bootstrap`); :meth:`address` gives each one's
+    ``host:port``. ``format_args`` go to ``kafka-storage format`` on the first start, e.g.
+    ``["--add-scram", "SCRAM-SHA-256=[name=alice,password=secret]"]`` to create SCRAM users.
     """
 
     kind = "kafka"
@@ -117,6 +140,8 @@ class KafkaKRaft:
         start_timeout: float = 90.0,
         stop_timeout: float = 20.0,
         extra_properties: dict[str, str] | None = None,
+        listeners: Sequence[Listener] = (),
+        format_args: Sequence[str] = (),
     ) -> None:
         """Configure, do not start. ``heap`` defaults to ``$SKYTALLY_KAFKA_HEAP`` or 512m."""
         self._own_dir = data_dir is None
@@ -125,6 +150,9 @@ class KafkaKRaft:
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self.extra_properties = extra_properties or {}
+        self.listeners = tuple(listeners)
+        self.format_args = tuple(format_args)
+        self.listener_ports: dict[str, int] = {}
         self.port = 0
         self.controller_port = 0
         self.cluster_id = ""
@@ -137,6 +165,13 @@ class KafkaKRaft:
         if not self.port:
             raise RuntimeError("KafkaKRaft has not been started")
         return f"{LOOPBACK}:{self.port}"
+
+    def address(self, listener: str) -> str:
+        """``"127.0.0.1:PORT"`` of the extra listener named ``listener``."""
+        if listener not in self.listener_ports:
+            known = [x.name for x in self.listeners]
+            raise RuntimeError(f"KafkaKRaft has no started listener {listener!r} (listeners: {known})")
+        return f"{LOOPBACK}:{self.listener_ports[listener]}"
 
     @property
     def running(self) -> bool:
@@ -171,14 +206,20 @@ class KafkaKRaft:
         return java
 
     def _write_properties(self) -> None:
+        extra = [(x, f"{x.name}://{LOOPBACK}:{self.listener_ports[x.name]}") for x in self.listeners]
         props = {
             "process.roles": "broker,controller",
             "node.id": "1",
-            "listeners": f"PLAINTEXT://{LOOPBACK}:{self.port},CONTROLLER://{LOOPBACK}:{self.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://{LOOPBACK}:{self.port}",
+            "listeners": ",".join(
+                [f"PLAINTEXT://{LOOPBACK}:{self.port}", f"CONTROLLER://{LOOPBACK}:{self.controller_port}"]
+                + [url for _, url in extra]
+            ),
+            "advertised.listeners": ",".join([f"PLAINTEXT://{LOOPBACK}:{self.port}"] + [u for _, u in extra]),
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "listener.security.protocol.map": ",".join(
+                ["PLAINTEXT:PLAINTEXT", "CONTROLLER:PLAINTEXT"] + [f"{x.name}:{x.protocol}" for x, _ in extra]
+            ),
             "controller.quorum.bootstrap.servers": f"{LOOPBACK}:{self.controller_port}",
             "log.dirs": str(self._logs_dir),
             "num.partitions": "4",
@@ -208,6 +249,9 @@ class KafkaKRaft:
             "background.threads": "4",
             "num.recovery.threads.per.data.dir": "1",
         }
+        for listener in self.listeners:
+            prefix = f"listener.name.{listener.name.lower()}."
+            props.update({prefix + key: value for key, value in listener.properties.items()})
         props.update(self.extra_properties)
         self._props_path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
 
@@ -229,6 +273,7 @@ class KafkaKRaft:
             self.cluster_id,
             "-c",
             str(self._props_path),
+            *self.format_args,
         ]
         result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
         if result.returncode != 0:
@@ -247,6 +292,7 @@ class KafkaKRaft:
         jars = ensure_jars()
         if not self.port:
             self.port, self.controller_port = free_port(), free_port()
+            self.listener_ports = {x.name: free_port() for x in self.listeners}
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self._write_properties()
             self._format(java, jars)

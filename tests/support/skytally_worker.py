@@ -50,6 +50,16 @@ class WorkerHandle:
                     return float(sample.value)
         return 0.0
 
+    def wait_metric(self, name: str, labels: dict[str, str], at_least: float, timeout: float = 30.0) -> float:
+        """Poll /metrics until the sample reaches ``at_least``; fail with the last value seen."""
+        deadline = time.monotonic() + timeout
+        value = self.metric(name, labels)
+        while value < at_least and time.monotonic() < deadline:
+            time.sleep(0.3)
+            value = self.metric(name, labels)
+        assert value >= at_least, f"{name}{labels} = {value}, expected >= {at_least} within {timeout:.0f}s"
+        return value
+
     def stop(self) -> int | None:
         """SIGTERM, then SIGKILL after a timeout."""
         return stop_process(self.proc, 20)

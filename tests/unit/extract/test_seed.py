@@ -38,8 +38,14 @@ def test_seed_rows(seed: ExtractionResult) -> None:
     """Region rows and counts are exactly the expected ones."""
     rows = {r.region: r.count for r in seed.interceptions}
     assert rows == {
-        "Rostov Oblast": 8, "Stavropol Krai": 4, "Oryol Oblast": 3, "Bryansk Oblast": 3,
-        "Moscow": 1, "Kursk Oblast": 1, "Tula Oblast": None, "Kaluga Oblast": None,
+        "Rostov Oblast": 8,
+        "Stavropol Krai": 4,
+        "Oryol Oblast": 3,
+        "Bryansk Oblast": 3,
+        "Moscow": 1,
+        "Kursk Oblast": 1,
+        "Tula Oblast": None,
+        "Kaluga Oblast": None,
     }
     codes = {r.region: r.code for r in seed.interceptions}
     assert codes["Rostov Oblast"] == "RU-ROS"
@@ -64,10 +70,6 @@ def test_seed_metadata(seed: ExtractionResult) -> None:
     """Weapon, side and the exact clock period in Moscow time."""
     assert seed.weapon == "drone"
     assert seed.reporting_side == "RU"
-    assert seed.period_start == dt.datetime(
-        2025, 11, 11, 23, 23, tzinfo=dt.timezone(dt.timedelta(hours=3))
-    )
-    assert seed.period_end == dt.datetime(
-        2025, 11, 12, 7, 0, tzinfo=dt.timezone(dt.timedelta(hours=3))
-    )
+    assert seed.period_start == dt.datetime(2025, 11, 11, 23, 23, tzinfo=dt.timezone(dt.timedelta(hours=3)))
+    assert seed.period_end == dt.datetime(2025, 11, 12, 7, 0, tzinfo=dt.timezone(dt.timedelta(hours=3)))
     assert seed.period_assumed is False

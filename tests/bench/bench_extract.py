@@ -1,0 +1,84 @@
+"""Benchmark: reports per second of ``extract_report`` on one core over a JSONL corpus.
+
+Usage: python tests/bench/bench_extract.py [CORPUS.jsonl] [--repeat N]
+(default corpus ../shared/samples/dev_reports.jsonl). Prints progress, the throughput and
+the memory held by the loaded gazetteer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from service.extract import extract_report  # noqa: E402
+from service.extract.gazetteer import load  # noqa: E402
+
+DEFAULT = ROOT.parent / "shared" / "samples" / "dev_reports.jsonl"
+
+
+def _records(path: Path) -> list[tuple[str, str, dt.date | None, str | None]]:
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        rec = json.loads(line)
+        pub = rec.get("published")
+        out.append(
+            (
+                str(rec.get("id")),
+                str(rec.get("text", "")),
+                dt.date.fromisoformat(pub) if pub else None,
+                rec.get("language"),
+            )
+        )
+    return out
+
+
+def main() -> int:
+    """Run the benchmark and print the numbers."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("corpus", nargs="?", default=str(DEFAULT))
+    parser.add_argument("--repeat", type=int, default=20, help="passes over the corpus")
+    args = parser.parse_args()
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    gz = load()
+    load_s = time.perf_counter() - t0
+    gaz_bytes, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(
+        f"gazetteer: {len(gz.regions)} regions, {gz.form_count} alias forms, "
+        f"loaded in {load_s * 1000:.1f} ms, ~{gaz_bytes / 1e6:.2f} MB (tracemalloc)"
+    )
+    records = _records(Path(args.corpus))
+    print(f"corpus: {len(records)} reports from {args.corpus}")
+    for rid, text, pub, lang in records[:5]:  # warm-up
+        extract_report(text, report_id=rid, published=pub, language=lang)
+    done = 0
+    chars = 0
+    start = time.perf_counter()
+    for rep in range(args.repeat):
+        for rid, text, pub, lang in records:
+            extract_report(text, report_id=rid, published=pub, language=lang)
+            done += 1
+            chars += len(text)
+        elapsed = time.perf_counter() - start
+        print(f"  pass {rep + 1}/{args.repeat}: {done} reports, {done / elapsed:,.0f} reports/s")
+    elapsed = time.perf_counter() - start
+    print(
+        f"total: {done} reports in {elapsed:.2f} s = {done / elapsed:,.0f} reports/s, "
+        f"{elapsed / done * 1000:.3f} ms/report, {chars / elapsed / 1e6:.2f} MB/s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,171 @@
+"""English phrasing patterns, one own sentence per pattern (PATTERNS.md catalogue)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+Rows = Callable[..., dict[str, int | None]]
+
+CASES: list[tuple[str, str, dict[str, int | None]]] = [
+    (
+        "comma_list",
+        "Air defences brought down twelve drones over the Kursk Region, five over the Lipetsk "
+        "Region and one over the Tver Region, the ministry said.",
+        {"Kursk Oblast": 12, "Lipetsk Oblast": 5, "Tver Oblast": 1},
+    ),
+    (
+        "dash_list",
+        "The ministry gave this breakdown of the 9 drones destroyed overnight:\n"
+        "6 – over the Samara Region,\n3 – over the Saratov Region.",
+        {"Samara Oblast": 6, "Saratov Oblast": 3},
+    ),
+    (
+        "distributive_each",
+        "Four drones were shot down over the Penza Region and two each over the Tambov and Ryazan regions.",
+        {"Penza Oblast": 4, "Tambov Oblast": 2, "Ryazan Oblast": 2},
+    ),
+    (
+        "distributive_apiece_after",
+        "The last drones were destroyed over the Orel and Kaluga regions, one apiece.",
+        {"Oryol Oblast": 1, "Kaluga Oblast": 1},
+    ),
+    (
+        "respectively",
+        "Over the Poltava and Cherkasy regions, air defence destroyed eight and three drones respectively.",
+        {"Poltava Oblast": 8, "Cherkasy Oblast": 3},
+    ),
+    (
+        "ambiguous_group",
+        "Six drones were downed over the Vinnytsia and Zhytomyr regions, the air force said.",
+        {"Vinnytsia Oblast": None, "Zhytomyr Oblast": None},
+    ),
+    (
+        "group_resolved_by_total",
+        "In all, 12 drones were intercepted: eight over the Bryansk Region and two over the "
+        "Tula and Oryol regions.",
+        {"Bryansk Oblast": 8, "Tula Oblast": 2, "Oryol Oblast": 2},
+    ),
+    (
+        "subset_not_added",
+        "Nine drones were destroyed over the Moscow Region, including three that were flying towards Moscow.",
+        {"Moscow Oblast": 9},
+    ),
+    (
+        "mixed_weapons",
+        "Air defence shot down two cruise missiles and seven drones over the Mykolaiv region.",
+        {"Mykolaiv Oblast": 9},
+    ),
+    (
+        "digits_city_for_region",
+        "Air defence units destroyed 17 drones over Taganrog overnight, the governor said.",
+        {"Rostov Oblast": 17},
+    ),
+    (
+        "article_one",
+        "A drone was destroyed over the Novgorod Region on Monday, the governor said.",
+        {"Novgorod Oblast": 1},
+    ),
+    (
+        "another",
+        "Three drones were shot down over Belgorod. Another was downed over the Kursk Region.",
+        {"Belgorod Oblast": 3, "Kursk Oblast": 1},
+    ),
+    (
+        "approximate",
+        "About 25 drones were shot down over the Kharkiv region overnight.",
+        {"Kharkiv Oblast": 25},
+    ),
+    (
+        "lower_bound",
+        "More than 15 drones were downed over the Zaporizhzhia region, officials said.",
+        {"Zaporizhzhia Oblast": 15},
+    ),
+    (
+        "vague_quantity",
+        "Several drones were shot down over the Lipetsk Region, the governor said.",
+        {"Lipetsk Oblast": None},
+    ),
+    (
+        "running_count",
+        "Two more drones were destroyed over the Kaluga Region, bringing the number shot down "
+        "over the region since midnight to seven.",
+        {"Kaluga Oblast": 7},
+    ),
+    (
+        "anaphora_our_region",
+        "'Over our region, air defence destroyed four drones,' the head of the Sumy regional "
+        "military administration wrote.",
+        {"Sumy Oblast": 4},
+    ),
+    (
+        "water_area",
+        "Five drones were destroyed over the Crimea and two more over the Black Sea.",
+        {"Crimea": 5, "Black Sea": 2},
+    ),
+    (
+        "name_variants",
+        "Drones were downed over the Krasnodar Territory (11) ... Officially, 11 over the "
+        "Krasnodar Territory and three over the Republic of Bashkortostan.",
+        {"Krasnodar Krai": 11, "Bashkortostan": 3},
+    ),
+    (
+        "third_country",
+        "Belarusian air defence forces destroyed a drone over the Brest region overnight.",
+        {"Belarus": 1},
+    ),
+    (
+        "same_day_summed",
+        "Three drones were shot down over the Voronezh Region in the evening. Earlier in the "
+        "day, two drones had been destroyed over the region.",
+        {"Voronezh Oblast": 5},
+    ),
+    (
+        "earlier_event_not_added",
+        "Four drones were shot down over the Smolensk Region. A day earlier, nine drones were "
+        "destroyed over the Smolensk Region.",
+        {"Smolensk Oblast": 4},
+    ),
+    (
+        "moscow_city_vs_oblast",
+        "Two drones flying towards Moscow were shot down on the approach to the city, the "
+        "mayor of Moscow said.",
+        {"Moscow": 2},
+    ),
+]
+
+NEGATIVES: list[tuple[str, str]] = [
+    ("hit_or_debris", "Fragments of a drone damaged a warehouse roof in the Lipetsk Region."),
+    ("fire", "A fire broke out at a fuel depot in the Bryansk Region after a drone strike."),
+    ("target", "Drones were heading towards Kyiv, and sirens sounded across the city."),
+    ("launch_site", "Russia launched 30 drones from the Kursk Region and the Bryansk Region."),
+    (
+        "cumulative",
+        "Since the start of the operation, air defences have destroyed 41,000 drones over Russia.",
+    ),
+    ("activity_only", "Air defence is working in the Kyiv region, officials said."),
+    ("negation", "No drones were shot down over the Rivne region overnight, the governor said."),
+    ("sea_drone", "Black Sea Fleet crews destroyed four uncrewed boats in the Black Sea."),
+    (
+        "direction_only",
+        "The air force said 40 drones were shot down in the north, south and east of the country.",
+    ),
+    ("command_zone", "Nine missiles were destroyed in the zone of Air Command South."),
+    (
+        "foreign_unrelated",
+        "Residents of a county in Ohio reported mysterious drones over farmland last week.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_english_pattern(rows: Rows, name: str, text: str, expected: dict[str, int | None]) -> None:
+    """Each English pattern gives the expected region counts."""
+    assert rows(text, language="en") == expected, name
+
+
+@pytest.mark.parametrize(("name", "text"), NEGATIVES, ids=[c[0] for c in NEGATIVES])
+def test_english_negative(rows: Rows, name: str, text: str) -> None:
+    """Hard negatives give no interception rows."""
+    assert rows(text, language="en") == {}, name

@@ -1,0 +1,137 @@
+"""Russian phrasing patterns, one own sentence per pattern (PATTERNS.md catalogue)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+Rows = Callable[..., dict[str, int | None]]
+
+CASES: list[tuple[str, str, dict[str, int | None]]] = [
+    (
+        "comma_list",
+        "Ночью над Липецкой областью сбиты пять беспилотников, над Тамбовской — два, над Пензенской — один.",
+        {"Lipetsk Oblast": 5, "Tambov Oblast": 2, "Penza Oblast": 1},
+    ),
+    (
+        "dash_list",
+        "Силами ПВО уничтожены 12 БПЛА:\n7 — над Белгородской областью,\n5 — над Курской областью.",
+        {"Belgorod Oblast": 7, "Kursk Oblast": 5},
+    ),
+    (
+        "dash_list_place_first",
+        "Смоленская обл. — 4\nТверская — 1\nВсего за ночь уничтожено 5 беспилотников.",
+        {"Smolensk Oblast": 4, "Tver Oblast": 1},
+    ),
+    (
+        "distributive_po",
+        "По два беспилотника уничтожены над Саратовской и Волгоградской областями.",
+        {"Saratov Oblast": 2, "Volgograd Oblast": 2},
+    ),
+    (
+        "distributive_po_odnomu",
+        "По одному дрону сбито над Калужской, Тульской и Рязанской областями.",
+        {"Kaluga Oblast": 1, "Tula Oblast": 1, "Ryazan Oblast": 1},
+    ),
+    (
+        "respectively",
+        "Над Брянской и Орловской областями перехвачены девять и четыре беспилотника соответственно.",
+        {"Bryansk Oblast": 9, "Oryol Oblast": 4},
+    ),
+    (
+        "ambiguous_group",
+        "Над Ивановской и Ярославской областями уничтожены три беспилотника.",
+        {"Ivanovo Oblast": None, "Yaroslavl Oblast": None},
+    ),
+    (
+        "subset",
+        "Над Подмосковьем сбиты восемь дронов, в том числе три, летевших на Москву.",
+        {"Moscow Oblast": 8},
+    ),
+    (
+        "mixed_weapons",
+        "Над Белгородской областью сбиты четыре ракеты РСЗО «Вампир» и шесть беспилотников.",
+        {"Belgorod Oblast": 10},
+    ),
+    (
+        "case_forms",
+        "Губернатор сообщил об уничтожении двух беспилотников над Курской областью.",
+        {"Kursk Oblast": 2},
+    ),
+    (
+        "case_forms_instrumental",
+        "Вечером ВСУ атаковали Брянскую область пятью беспилотниками, все они сбиты над территорией региона.",
+        {"Bryansk Oblast": 5},
+    ),
+    (
+        "bare_singular",
+        "Над Воронежской областью сбит беспилотник, сообщил губернатор.",
+        {"Voronezh Oblast": 1},
+    ),
+    ("eshche_odin", "Над Курском сбиты два дрона. Еще один уничтожен над Курчатовым.", {"Kursk Oblast": 3}),
+    ("approximate_okolo", "Около 20 беспилотников сбиты над Ростовской областью.", {"Rostov Oblast": 20}),
+    (
+        "approximate_desyatok",
+        "Свыше десятка дронов уничтожены над Краснодарским краем.",
+        {"Krasnodar Krai": 10},
+    ),
+    ("vague", "Несколько беспилотников сбиты над Белгородом, пострадавших нет.", {"Belgorod Oblast": None}),
+    (
+        "running_count",
+        "Еще два беспилотника уничтожены над Брянском. Всего с утра над областью сбиты уже девять БПЛА.",
+        {"Bryansk Oblast": 9},
+    ),
+    (
+        "anaphora_region",
+        "Губернатор Тульской области сообщил, что над регионом за ночь уничтожены шесть дронов.",
+        {"Tula Oblast": 6},
+    ),
+    (
+        "name_variants",
+        "Над Кубанью сбиты три беспилотника, еще два — над Адыгеей.",
+        {"Krasnodar Krai": 3, "Adygea": 2},
+    ),
+    ("water_area", "Над акваторией Азовского моря уничтожены четыре беспилотника.", {"Sea of Azov": 4}),
+    (
+        "multiple_windows",
+        "С 8:00 до 11:00 мск над Курской областью сбиты пять беспилотников. С 11:00 до 14:00 "
+        "уничтожены еще три беспилотника над Курской областью.",
+        {"Kursk Oblast": 8},
+    ),
+    (
+        "neighbour_named",
+        "Над Чечней сбит беспилотник, еще два уничтожены над соседней Ингушетией.",
+        {"Chechnya": 1, "Ingushetia": 2},
+    ),
+    (
+        "occupied_region_ru_claim",
+        "Назначенный Москвой глава Запорожской области сообщил, что над Мелитополем "
+        "уничтожены три беспилотника.",
+        {"Zaporizhzhia Oblast": 3},
+    ),
+]
+
+NEGATIVES: list[tuple[str, str]] = [
+    ("debris", "В Брянске обломки беспилотника повредили крышу частного дома."),
+    ("fire", "В Туапсе загорелся резервуар на нефтебазе после атаки беспилотников."),
+    ("target", "Беспилотники направлялись в сторону Москвы, сообщили источники."),
+    ("activity", "В Курске работает ПВО, жителей просят оставаться в укрытиях."),
+    ("negation", "Над Тамбовом сбитых беспилотников нет, сообщили в мэрии."),
+    ("cumulative", "Всего с начала специальной военной операции уничтожены 30 512 беспилотников."),
+    ("earlier", "Напомним, накануне над Курской областью были сбиты семь беспилотников."),
+    ("boats", "Силами Черноморского флота уничтожены три безэкипажных катера."),
+    ("launch", "Беспилотники были запущены с территории Сумской области."),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_russian_pattern(rows: Rows, name: str, text: str, expected: dict[str, int | None]) -> None:
+    """Each Russian pattern gives the expected region counts."""
+    assert rows(text, language="ru") == expected, name
+
+
+@pytest.mark.parametrize(("name", "text"), NEGATIVES, ids=[c[0] for c in NEGATIVES])
+def test_russian_negative(rows: Rows, name: str, text: str) -> None:
+    """Hard negatives give no interception rows."""
+    assert rows(text, language="ru") == {}, name
