@@ -19,7 +19,7 @@ from service.extract.numbers import Num, read_numbers
 from service.extract.numbers import weapon_of as weapon_of_word
 from service.extract.periods import assumed_night, find_period
 from service.extract.places import PlaceRef, Resolver, mention_tokens
-from service.extract.reader import Statement, Total, read_sentence
+from service.extract.reader import Statement, Total, launch_figures, read_sentence
 from service.extract.refs import sentence_refs
 from service.extract.sentence import SentenceInfo, analyse_sentences, capital_of, intercepts
 from service.extract.text import Token, detect_language, normalise, tokenize
@@ -85,11 +85,18 @@ def _extract(text: str, report_id: str, published: date | None, language: str | 
     for si, info in enumerate(infos):
         lo, hi = info.lo, info.hi
         a, b = bisect_left(starts, lo), bisect_left(starts, hi)
-        refs = sentence_refs(toks, lo, hi, mentions[a:b], resolver)
-        if info.skip:
+        sverbs = verbs[bisect_left(verbs, lo) : bisect_left(verbs, hi)]
+        listy = ((info.list_line or info.total_word) and any_verb) or carry
+        if info.skip or not (sverbs or listy):
+            # Nothing to count here: remember the places for anaphora, note launch figures.
+            for _, _, m in mentions[a:b]:
+                resolver.note(m.place, city=m.place.kind == "city")
+            if info.has_num and not info.skip:
+                launched.extend(launch_figures(toks, read_numbers(toks, lo, hi)))
+            carry = False
             continue
+        refs = sentence_refs(toks, lo, hi, mentions[a:b], resolver)
         nums = [n for n in read_numbers(toks, lo, hi) if not _inside(n, refs)]
-        sverbs = [v for v in verbs if lo <= v < hi]
         reading = read_sentence(
             toks,
             lo,
@@ -98,7 +105,7 @@ def _extract(text: str, report_id: str, published: date | None, language: str | 
             refs,
             nums,
             intercept=sverbs,
-            list_line=((info.list_line or info.total_word) and any_verb) or carry,
+            list_line=listy,
             prior=statements[-1] if statements else None,
         )
         carry = bool(sverbs) and bool(reading.statements or reading.totals)
@@ -173,7 +180,7 @@ def _result(
         if mixed:
             row_side = "RU" if code.startswith("RU-") else "UA"
         rows.append(
-            Interception(
+            Interception.model_construct(
                 region=gz.name_of(code),
                 code=code,
                 count=row.count,
@@ -184,7 +191,7 @@ def _result(
             )
         )
     groups = [
-        Group(
+        Group.model_construct(
             regions=[gz.name_of(c) for c in g.codes],
             codes=g.codes,
             count=g.count,

@@ -26,7 +26,7 @@ from service.extract.statements import (
 )
 from service.extract.text import Token
 
-__all__ = ["SentenceReading", "Statement", "Total", "read_sentence"]
+__all__ = ["SentenceReading", "Statement", "Total", "launch_figures", "read_sentence"]
 
 
 def read_sentence(
@@ -50,7 +50,7 @@ def read_sentence(
         if n.launched and n.value:
             out.launched.append(n.value)
     if not intercept and not list_line:
-        _launch_figures(toks, nums, out)
+        out.launched.extend(launch_figures(toks, nums))
         return out
     pairs, used_nums, used_refs = resolve_respectively(toks, lo, hi, refs, nums)
     for n, r in pairs:
@@ -145,12 +145,12 @@ def _last_value(nums: list[Num]) -> int | None:
     return vals[-1] if vals else None
 
 
-def _launch_figures(toks: list[Token], nums: list[Num], out: SentenceReading) -> None:
+def launch_figures(toks: list[Token], nums: list[Num]) -> list[int]:
     """In a sentence without interception verbs, a number after 'launched/attacked' is launched."""
     for n in nums:
         if n.drop or n.value is None:
             continue
         before = [toks[j].text for j in range(max(0, n.tok - 8), n.tok)]
         if any(w.startswith(lx.LAUNCH_PREFIXES + lx.ATTACK_PREFIXES) for w in before):
-            out.launched.append(n.value)
-            return
+            return [n.value]
+    return []

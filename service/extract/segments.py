@@ -133,6 +133,7 @@ def build_segments(
 
 _NEG, _CUE, _TGT, _TOTAL, _LOST = 1, 2, 4, 8, 16
 _SUBSET_FIRSTS = frozenset(p[0] for p in lx.SUBSET_WORDS)
+_SUBSET_STRINGS = tuple(f" {' '.join(p)} " for p in lx.SUBSET_WORDS)
 
 
 @lru_cache(maxsize=65536)
@@ -167,15 +168,11 @@ def _annotate(toks: list[Token], seg: Segment) -> None:
         seg.total_word = seg.total_word or bool(f & _TOTAL)
         seg.lost = seg.lost or bool(f & _LOST)
     if any(w in _SUBSET_FIRSTS for w in words):
-        seg.subset = any(_contains(words, phrase) for phrase in lx.SUBSET_WORDS)
+        joined = f" {' '.join(words)} "
+        seg.subset = any(p in joined for p in _SUBSET_STRINGS)
     if "один" in words and "из" in words and "них" in words:
         seg.subset = True
     seg.blocked = negated or (cue and not seg.verb) or (seg.lost and not seg.verb)
-
-
-def _contains(words: list[str], phrase: tuple[str, ...]) -> bool:
-    n = len(phrase)
-    return any(tuple(words[i : i + n]) == phrase for i in range(len(words) - n + 1))
 
 
 def resolve_respectively(

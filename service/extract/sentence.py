@@ -33,6 +33,7 @@ class SentenceInfo:
     list_line: bool = False
     conflict: bool = False
     total_word: bool = False
+    has_num: bool = False
 
 
 def _chunks(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -82,7 +83,9 @@ def analyse_sentences(
         info.total_word = any(w in lx.TOTAL_WORDS for w in words)
         info.skip = background or cumulative
         info.conflict = any(w in _CONFLICT for w in words)
-        has_num = any(toks[i].kind == "num" or toks[i].text in lx.NUMBER_WORDS for i in range(lo, hi))
+        info.has_num = has_num = any(
+            toks[i].kind == "num" or toks[i].text in lx.NUMBER_WORDS for i in range(lo, hi)
+        )
         k = bisect_left(sorted_starts, lo)
         has_place = k < len(sorted_starts) and sorted_starts[k] < hi
         head = words[:8]
