@@ -160,20 +160,14 @@ async def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float) ->
 
 
 def _final_table(api: dict[str, Any]) -> Table:
-    table = Table(title="Interceptions per region and window")
-    for col in ("window", "window start (UTC)", "region", "code", "count", "statements", "outlets"):
-        table.add_column(col, justify="right" if col in ("count", "statements", "outlets") else "left")
+    table = Table(title="Interceptions per region and window (UTC)")
+    for col in ("window", "from", "to", "region", "count", "stmts", "outlets"):
+        table.add_column(col, justify="right" if col in ("count", "stmts", "outlets") else "left")
     for window, rows in api.get("windows", {}).items():
         for row in rows:
-            table.add_row(
-                window,
-                row["window_start"][:16],
-                row["region"],
-                row["code"],
-                str(row["count"]),
-                str(row["statements"]),
-                str(row["outlets"]),
-            )
+            start, end = row["window_start"], row["window_end"]
+            table.add_row(window, f"{start[5:10]} {start[11:16]}", f"{end[5:10]} {end[11:16]}",
+                          row["region"], str(row["count"]), str(row["statements"]), str(row["outlets"]))
     return table
 
 

@@ -11,8 +11,9 @@ from typing import Any
 from faust import web
 from faust.sensors.prometheus import setup_prometheus_sensors
 
-from service import query
-from service.app import alerts_table, app, buckets_table, runtime
+from service.app import app, runtime
+from service.kafka_admin import aiokafka_config
+from service.readmodel import AlertsView, OutputTopicsReader, RegionCountsView
 
 # faust's own sensor (consumer/producer/table metrics) and our domain metrics on one registry.
 setup_prometheus_sensors(app, pattern="/metrics", registry=runtime.registry, name_prefix="faust")
@@ -40,16 +41,27 @@ async def healthz(self: web.View, request: web.Request) -> web.Response:
     return self.json(body, status=200 if ok else 503)
 
 
+#: Views over the output topics: every worker serves the whole picture, not its partitions.
+counts_view = RegionCountsView()
+alerts_view = AlertsView()
+
+
+@app.service
+class OutputViews(OutputTopicsReader):
+    """Feeds the API views from skytally.region-counts and skytally.alerts."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        settings = runtime.settings
+        super().__init__(aiokafka_config(settings), settings.topic_region_counts, settings.topic_alerts,
+                         counts_view, alerts_view, **kwargs)
+
+
 @app.page("/api/regions")
 async def api_regions(self: web.View, request: web.Request) -> web.Response:
-    """Current per-region window counts (``?closed=1`` includes closed windows)."""
+    """Per-region window counts of every partition (``?closed=1`` adds closed windows, ``?window=1h``)."""
     include_closed = request.query.get("closed", "") in ("1", "true", "yes")
-    data = query.region_windows(
-        list(buckets_table.items()),
-        runtime.windows,
-        grace=timedelta(hours=runtime.settings.grace_hours),
-        include_closed=include_closed,
-    )
+    hopping = {w.name for w in runtime.windows if w.step < w.size}
+    data = counts_view.render(hopping, timedelta(hours=runtime.settings.grace_hours), include_closed)
     window = request.query.get("window")
     if window:
         data["windows"] = {k: v for k, v in data["windows"].items() if k == window}
@@ -58,17 +70,9 @@ async def api_regions(self: web.View, request: web.Request) -> web.Response:
 
 @app.page("/api/alerts")
 async def api_alerts(self: web.View, request: web.Request) -> web.Response:
-    """Active alerts (from the alert-state table) and the recent alert events."""
-    active: list[dict[str, Any]] = []
-    for value in alerts_table.values():
-        last = (value or {}).get("last")
-        if last and last.get("status") != "resolved":
-            active.append(last)
-    active.sort(key=lambda a: (a["severity"] != "critical", -a["count"]))
-    recent = [a.model_dump(mode="json") for a in runtime.extra.get("recent_alerts", [])][-50:]
-    return self.json(
-        {"active": active, "recent": recent[::-1], "generated_at": datetime.now(UTC).isoformat()}
-    )
+    """Active alerts and the most recent alert events (of every partition)."""
+    return self.json({"active": alerts_view.active(), "recent": alerts_view.recent[-50:][::-1],
+                      "generated_at": datetime.now(UTC).isoformat()})
 
 
 _DASHBOARD = (resources.files("service") / "data" / "dashboard.html").read_text(encoding="utf-8")

@@ -44,6 +44,8 @@ _STRONG: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
 )
+# One pass finds the earliest claimant of any side (group name = side).
+_FIRST_CLAIMANT = re.compile("|".join(f"(?P<{side}>{rx.pattern})" for side, rx in _STRONG))
 _WEAK_UA = re.compile(r"ворож|противник|вражеск|\bвраг|enemy|russian drones|russia attacked")
 _WEAK_RU = re.compile(r"ukrainian drones|украинских беспилотник|беспилотник\w* всу|киевск\w+ режим")
 
@@ -52,13 +54,9 @@ def reporting_side(norm: str, row_codes: list[str], place_codes: list[str], lang
     """RU, UA or other for a whole report."""
     if any("-" not in c for c in row_codes):
         return "other"
-    firsts: list[tuple[int, str]] = []
-    for side, rx in _STRONG:
-        m = rx.search(norm)
-        if m:
-            firsts.append((m.start(), side))
-    if firsts:
-        return min(firsts)[1]
+    m = _FIRST_CLAIMANT.search(norm)
+    if m and m.lastgroup:
+        return m.lastgroup
     ua, ru = len(_WEAK_UA.findall(norm)), len(_WEAK_RU.findall(norm))
     if ua != ru:
         return "UA" if ua > ru else "RU"

@@ -8,10 +8,10 @@ bounded amount of work per sentence (long sentences are cut into chunks).
 from __future__ import annotations
 
 import hashlib
+import re
 from bisect import bisect_left
 from datetime import date, datetime
 
-from service.extract import lexicon as lx
 from service.extract.classify import mixed_sides, reporting_side, weapon_of
 from service.extract.combine import Combined, combine, parts_sum
 from service.extract.gazetteer import load
@@ -80,7 +80,7 @@ def _extract(text: str, report_id: str, published: date | None, language: str | 
     weapons: list[str] = []
     models: list[str] = []
     evidence: dict[int, str] = {}
-    context: list[str] = []
+    spans: list[tuple[int, int]] = []
     carry = False
     for si, info in enumerate(infos):
         lo, hi = info.lo, info.hi
@@ -114,7 +114,7 @@ def _extract(text: str, report_id: str, published: date | None, language: str | 
         if reading.statements or reading.totals:
             evidence[si] = text[toks[lo].start : toks[hi - 1].end].strip()
             weapons.extend(_used_weapons(nums))
-            context.extend(_nouns(toks, lo, hi))
+            spans.append((lo, hi))
         statements.extend(reading.statements)
         totals.extend(reading.totals)
         launched.extend(reading.launched)
@@ -129,7 +129,7 @@ def _extract(text: str, report_id: str, published: date | None, language: str | 
         comb,
         evidence,
         infos,
-        (weapons, context, places),
+        (weapons, _nouns(toks, spans) if "target" in weapons or not weapons else [], places),
         models,
         launched,
         warnings,
@@ -144,12 +144,14 @@ def _used_weapons(nums: list[Num]) -> list[str]:
     return [n.weapon for n in nums if n.weapon and not n.drop and not n.launched]
 
 
-def _nouns(toks: list[Token], lo: int, hi: int) -> list[str]:
+def _nouns(toks: list[Token], spans: list[tuple[int, int]]) -> list[str]:
+    """Weapon types named anywhere in the sentences that carried counts."""
     out: list[str] = []
-    for i in range(lo, hi):
-        kind = weapon_of_word(toks[i].text)
-        if kind is not None:
-            out.append(kind)
+    for lo, hi in spans:
+        for i in range(lo, hi):
+            kind = weapon_of_word(toks[i].text)
+            if kind is not None:
+                out.append(kind)
     return out
 
 
@@ -187,7 +189,7 @@ def _result(
                 approx=row.approx,
                 evidence=ev[:1000],
                 by_weapon=by_weapon,
-                reporting_side=row_side,
+                reporting_side=row_side,  # type: ignore[arg-type]
             )
         )
     groups = [
@@ -210,7 +212,9 @@ def _result(
     if mixed:
         warnings.append("mixed_sides")
     zone = _zone(norm, side)
-    start, end = find_period([i.text for i in infos], published, zone)
+    start, end = (
+        find_period([i.text for i in infos], published, zone) if _CLOCK_HINT.search(norm) else (None, None)
+    )
     assumed = False
     overnight = any(k in norm for k in _OVERNIGHT)
     if start is None and published is not None and (rows or total is not None) and overnight:
@@ -251,10 +255,17 @@ def _zone(norm: str, side: str | None) -> str:
     return "kyiv" if side == "UA" else "msk"
 
 
+_CLOCK_HINT = re.compile(r"\d[:.]\d\d|\d\s?[ap]\.?\s?m\b|\d\s?(?:gmt|utc)\b")
+_MISSILE_HINT = re.compile(r"missile|rocket|ракет")
+_DRONE_HINT = re.compile(r"drone|uav|беспилот|безпілот|дрон|бпла|шахед|shahed")
+
+
 def _default_weapon(norm: str) -> str:
-    for prefix, kind in lx.WEAPON_PREFIXES:
-        if kind in ("drone", "missile") and prefix in norm:
-            return kind
+    """Weapon when no counted figure names one: the first type the text mentions."""
+    d = _DRONE_HINT.search(norm)
+    m = _MISSILE_HINT.search(norm)
+    if m and (d is None or m.start() < d.start()):
+        return "missile"
     return "drone"
 
 

@@ -72,8 +72,12 @@ def _merge_weapon(seg: Segment, nxt: Segment | None, prv: Segment | None) -> boo
     """'four ATACMS missiles and six drones over Crimea': one statement, two weapons."""
     if not all(n.weapon for n in seg.nums):
         return False
+    kinds = {n.weapon for n in seg.nums}
     for cand, joined in ((nxt, seg.joined_next), (prv, seg.joined_prev)):
         if joined and cand is not None and isinstance(cand.stmt, Statement):
+            other = {n.weapon for n in cand.nums if n.weapon} | set(cand.stmt.by_weapon)
+            if kinds & other and "target" not in kinds:
+                return False  # 'five drones [somewhere] and three over X': not one figure
             _merge_into(cand.stmt, seg.nums)
             return True
     return False

@@ -49,8 +49,8 @@ def read_sentence(
         out.models.extend(n.models)
         if n.launched and n.value:
             out.launched.append(n.value)
+    out.launched.extend(launch_figures(toks, [n for n in nums if not n.launched]))
     if not intercept and not list_line:
-        out.launched.extend(launch_figures(toks, nums))
         return out
     pairs, used_nums, used_refs = resolve_respectively(toks, lo, hi, refs, nums)
     for n, r in pairs:
@@ -60,7 +60,7 @@ def read_sentence(
     for seg in segments:
         seg.nums = [n for n in seg.nums if id(n) not in used_nums and counted(n)]
         seg.refs = [r for r in seg.refs if id(r) not in used_refs]
-        if not seg.blocked and not seg.subset:
+        if not seg.blocked:
             pending.append(seg)
     derived = _last_value(nums)
     _pair_in_segments(pending, out, sentence, derived)
@@ -99,9 +99,13 @@ def _pair_in_segments(
         loc = [r for r in seg.refs if r.role == "loc"] or [
             r for r in seg.refs if r.role == "none" and r.kind in ROW_KINDS
         ]
-        if seg.nums and seg.nums[0].of_them and last_st is not None:
+        if (seg.subset or (seg.nums and seg.nums[0].of_them)) and last_st is not None:
             seg.done = True  # "one of them over Kremenchuk": a subset of the figure before
             seg.nums = []
+            continue
+        if seg.subset and not (seg.nums and loc):
+            seg.done = True  # "including four bound for the capital": a part, not a place
+            continue
         if not (seg.nums and loc):
             continue
         if len(seg.nums) == len(loc) > 1:

@@ -8,6 +8,7 @@ report elsewhere claims interceptions.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
@@ -47,20 +48,21 @@ def _chunks(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-@lru_cache(maxsize=64)
-def _firsts(phrases: tuple[tuple[str, ...], ...]) -> frozenset[str]:
-    return frozenset(p[0] for p in phrases)
+def _phrases(phrases: tuple[tuple[str, ...], ...]) -> re.Pattern[str]:
+    alts = sorted((re.escape(f" {' '.join(p)} ") for p in phrases), key=len, reverse=True)
+    return re.compile("|".join(alts))
 
 
-def _has_phrase(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
-    firsts = _firsts(phrases)
-    for i, w in enumerate(words):
-        if w not in firsts:
-            continue
-        for p in phrases:
-            if tuple(words[i : i + len(p)]) == p:
-                return True
-    return False
+_BACKGROUND = _phrases(lx.BACKGROUND_PHRASES)
+_SAME_DAY = _phrases(lx.SAME_DAY_PHRASES)
+_CUMULATIVE = _phrases(lx.CUMULATIVE_PAIRS)
+_DATED = frozenset(lx.WEEKDAYS) | _NIGHT_WORDS
+_NUMBER_WORDS = frozenset(lx.NUMBER_WORDS)
+_LIST_HEADS = frozenset(["—", "-", "•", "*", "над", "over", "in", "в", "у"])
+
+
+def _has(joined: str, phrases: re.Pattern[str]) -> bool:
+    return phrases.search(joined) is not None
 
 
 def analyse_sentences(
@@ -72,29 +74,27 @@ def analyse_sentences(
     infos: list[SentenceInfo] = []
     for lo, hi in _chunks(split_sentences(toks)):
         words = [toks[i].text for i in range(lo, hi)]
-        text = norm[toks[lo].start : toks[hi - 1].end]
-        info = SentenceInfo(lo, hi, text)
-        background = _has_phrase(words, lx.BACKGROUND_PHRASES)
-        if not background and any(w in lx.EARLIER_WORDS for w in words):
-            same_day = _has_phrase(words, lx.SAME_DAY_PHRASES)
-            dated = any(w in lx.WEEKDAYS or w in _NIGHT_WORDS for w in words)
-            background = dated and not same_day
-        cumulative = _has_phrase(words, lx.CUMULATIVE_PAIRS) or any(w in _LOSS_WORDS for w in words)
-        info.total_word = any(w in lx.TOTAL_WORDS for w in words)
+        wset = set(words)
+        joined = f" {' '.join(words)} "
+        info = SentenceInfo(lo, hi, norm[toks[lo].start : toks[hi - 1].end])
+        background = _has(joined, _BACKGROUND)
+        if not background and not wset.isdisjoint(lx.EARLIER_WORDS):
+            background = not wset.isdisjoint(_DATED) and not _has(joined, _SAME_DAY)
+        cumulative = _has(joined, _CUMULATIVE) or not wset.isdisjoint(_LOSS_WORDS)
+        info.total_word = not wset.isdisjoint(lx.TOTAL_WORDS)
         info.skip = background or cumulative
-        info.conflict = any(w in _CONFLICT for w in words)
-        info.has_num = has_num = any(
-            toks[i].kind == "num" or toks[i].text in lx.NUMBER_WORDS for i in range(lo, hi)
+        info.conflict = not wset.isdisjoint(_CONFLICT)
+        info.has_num = has_num = not wset.isdisjoint(_NUMBER_WORDS) or any(
+            toks[i].kind == "num" for i in range(lo, hi)
         )
         k = bisect_left(sorted_starts, lo)
         has_place = k < len(sorted_starts) and sorted_starts[k] < hi
-        head = words[:8]
-        has_dash = any(w in ("—", "-", ":") for w in head)
+        has_dash = not set(words[:8]).isdisjoint(("—", "-", ":"))
         starts = bool(words) and (
             toks[lo].kind == "num"
-            or words[0] in lx.NUMBER_WORDS
+            or words[0] in _NUMBER_WORDS
             or lo in mention_starts
-            or words[0] in ("—", "-", "•", "*", "над", "over", "in", "в", "у")
+            or words[0] in _LIST_HEADS
         )
         info.list_line = hi - lo <= 30 and has_num and has_place and has_dash and starts
         infos.append(info)

@@ -50,18 +50,32 @@ def normalise(text: str) -> str:
 
 
 _UK_LETTERS = frozenset("іїєґ")
+_RU_LETTERS = frozenset("ыэъ")
+_UK_WORDS = frozenset(
+    ["та", "що", "збито", "знищено", "вночі", "дрони", "дронів", "ракети", "повідомив", "повідомили"]
+)
+_WORD = re.compile(r"\w+")
 _CYR = re.compile(r"[а-яіїєґ]")
 _LAT = re.compile(r"[a-z]")
 
 
 def detect_language(norm: str) -> str:
-    """Guess en/ru/uk from the script: Cyrillic with і/ї/є/ґ is uk, other Cyrillic ru, else en."""
+    """Guess en/ru/uk from the script: Cyrillic with і/ї/є/ґ is uk, other Cyrillic ru, else en.
+
+    A short Ukrainian text may lack і/ї/є/ґ ("Над Сумщиною збито два дрони"); when it has no
+    Russian-only letter (ы/э/ъ) either, a few frequent Ukrainian words decide.
+    """
     sample = norm[:4000]
     cyr = len(_CYR.findall(sample))
     lat = len(_LAT.findall(sample))
     if cyr == 0 or cyr < lat:
         return "en"
-    return "uk" if any(c in _UK_LETTERS for c in sample) else "ru"
+    if any(c in _UK_LETTERS for c in sample):
+        return "uk"
+    if any(c in _RU_LETTERS for c in sample):
+        return "ru"
+    words = set(_WORD.findall(sample))
+    return "uk" if words & _UK_WORDS else "ru"
 
 
 class Token(NamedTuple):
@@ -74,18 +88,18 @@ class Token(NamedTuple):
 
 
 _TOKEN_RE = re.compile(
-    r"(?P<date>\d{1,2}\.\d{1,2}\.\d{2,4})(?!\d)"
+    r"(?P<word>[^\W\d_]\w*(?:['\-/]\w+)*)"
+    r"|(?P<date>\d{1,2}\.\d{1,2}\.\d{2,4})(?!\d)"
     r"|(?P<time>\d{1,2}[:.]\d{2})(?![\d.:]\d)"
     r"|(?P<hyph>\d+-[^\W\d_]\w*)"
     r"|(?P<num>\d{1,3}(?:(?: |,)\d{3}(?!\d))+|\d+)(?![^\W\d_])"
-    r"|(?P<word>\w+(?:['\-/]\w+)*)"
+    r"|(?P<w2>\w+(?:['\-/]\w+)*)"
     r"|(?P<nl>\n)"
     r"|(?P<punct>[^\w\s])"
 )
-
-
 _KINDS = {
     "hyph": "word",
+    "w2": "word",
     "date": "date",
     "time": "time",
     "num": "num",
@@ -93,12 +107,14 @@ _KINDS = {
     "nl": "nl",
     "punct": "punct",
 }
+_NEW = tuple.__new__
 
 
 def tokenize(norm: str) -> list[Token]:
     """Split normalised text into tokens (one linear regex pass)."""
+    kinds = _KINDS
     return [
-        Token(m.group(), m.start(), m.end(), _KINDS.get(m.lastgroup or "", "punct"))
+        _NEW(Token, (m.group(), *m.span(), kinds[m.lastgroup or "punct"]))
         for m in _TOKEN_RE.finditer(norm)
     ]
 

@@ -79,6 +79,17 @@ def metric_or_nan(handle: WorkerHandle, name: str) -> float:
         return float("nan")
 
 
+def ensure_alive(procs: Callable[[], list[tuple[Any, Path]]]) -> Callable[[], None]:
+    """A check for :func:`follow`: raise with the log tail when one of ``procs`` exited."""
+
+    def check() -> None:
+        for proc, log in procs():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{log.name}: process exited with {proc.returncode}:\n{log_tail(log, 30)}")
+
+    return check
+
+
 # --------------------------------------------------------------------------- topics
 
 
@@ -171,11 +182,13 @@ async def follow(
     started: asyncio.Event | None = None,
     pids: dict[str, Callable[[], list[int]]] | None = None,
     on_record: Callable[[str, Any], None] | None = None,
+    check: Callable[[], None] | None = None,
 ) -> tuple[Progress, dict[str, float]]:
     """Read ``topics`` from the start until ``expect`` distinct identities were seen.
 
     Returns the progress and, per group of ``pids``, the CPU (in cores) its processes used
-    between the first record and the last. Prints progress every 2 s.
+    between the first record and the last. Prints progress every 2 s; ``check`` is called
+    then too and may raise (e.g. when a worker died).
     """
     consumer = AIOKafkaConsumer(
         *topics,
@@ -222,6 +235,8 @@ async def follow(
             now = time.monotonic()
             if now - last_print >= 2:
                 last_print = now
+                if check is not None:
+                    check()
                 rate = progress.rate()
                 shown = "-" if math.isnan(rate) else f"{rate:,.0f}/s"
                 print(f"    {label}: {progress.done:,}/{expect:,} ({shown})", flush=True)

@@ -35,7 +35,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from service.broker import stop_process
 from tests.bench._common import (
@@ -53,6 +53,7 @@ from tests.bench._common import (
 from tests.bench._workers import (
     create_topics,
     delete_topics,
+    ensure_alive,
     follow,
     metric_or_nan,
     produce_all,
@@ -71,23 +72,22 @@ TARGET_SCALE = 1.7
 async def raw_consume(bootstrap: str, topic: str, expect: int) -> float:
     """(a) messages/s of a plain aiokafka consumer over every partition of ``topic``."""
     consumer = AIOKafkaConsumer(
+        topic,
         bootstrap_servers=bootstrap,
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_partition_fetch_bytes=4_194_304,
     )
-    await consumer.start()
+    await consumer.start()  # no group: every partition is assigned, read from the start
     try:
-        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or {0})]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
+        deadline = time.monotonic() + 60 + expect / 1000
         seen = 0
-        first = 0.0
+        first = time.perf_counter()
         while seen < expect:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"raw consumer: only {seen:,}/{expect:,} messages")
             batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
-            if not first and batches:
-                first = time.perf_counter()
             seen += sum(len(records) for records in batches.values())
         return seen / (time.perf_counter() - first)
     finally:
@@ -108,7 +108,7 @@ async def trivial_run(
         "BENCH_DATADIR": str(cleanup.tmp / app_id),
     }
     log = cleanup.tmp / f"trivial-{run}.log"
-    proc = start_worker("tests.bench.trivial_app", env, log, loglevel="warning", cwd=cleanup.tmp)
+    proc = start_worker("tests.bench.trivial_app", env, log, loglevel="warn", cwd=cleanup.tmp)
     stop = lambda: stop_process(proc, 20)  # noqa: E731
     cleanup.add("trivial faust worker", stop)
     try:
@@ -120,6 +120,7 @@ async def trivial_run(
             label="trivial faust",
             timeout=60 + expect / 100,
             pids={"worker": lambda: [proc.pid], "broker": lambda: [broker_pid] if broker_pid else []},
+            check=ensure_alive(lambda: [(proc, log)]),
         )
     finally:
         stop()
@@ -160,6 +161,7 @@ async def skytally_run(
                 "broker": lambda: [broker_pid] if broker_pid else [],
             },
             on_record=note,
+            check=ensure_alive(lambda: [(h.proc, h.log_path) for h in handles]),
         )
         per_worker = [metric_or_nan(h, "skytally_reports_consumed_total") for h in handles]
         dead = counts[env["SKYTALLY_TOPIC_DEAD_LETTER"]]

@@ -113,10 +113,14 @@ def test_report_flows_to_extraction_counts_and_alert(
 
     # The report's 1 h window is the hour its period ends in (the end itself is exclusive).
     end = datetime.fromisoformat(result["period_end"]) - timedelta(microseconds=1)
-    hour = end.astimezone(UTC).replace(minute=0, second=0, microsecond=0).isoformat()
+    hour = end.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
     def ours(alert: dict[str, Any]) -> bool:
-        return alert["region"] in expected and alert["window"] == "1h" and alert["window_start"] == hour
+        return (
+            alert["region"] in expected
+            and alert["window"] == "1h"
+            and datetime.fromisoformat(alert["window_start"]) == hour
+        )
 
     alerts = asyncio.run(
         consume_until(
@@ -126,10 +130,15 @@ def test_report_flows_to_extraction_counts_and_alert(
     fired = [a for a in values(alerts) if ours(a)]
     assert {"firing"} == {a["status"] for a in fired}
 
-    regions = worker.get("/api/regions")["windows"]["1h"]
-    counted = {r["region"]: r["count"] for r in regions if r["window_start"] == hour}
-    assert {k: v for k, v in expected.items() if v} == {k: v for k, v in counted.items() if v}
-    assert any(ours(a) for a in worker.get("/api/alerts")["active"])
+    want = {k: v for k, v in expected.items() if v}
+
+    def counted(body: dict[str, Any]) -> dict[str, int]:
+        rows = body["windows"].get("1h", [])
+        return {r["region"]: r["count"] for r in rows if datetime.fromisoformat(r["window_start"]) == hour}
+
+    assert want == counted(worker.wait_api("/api/regions", lambda body: counted(body) == want))
+    active = worker.wait_api("/api/alerts", lambda body: any(ours(a) for a in body["active"]))["active"]
+    assert any(ours(a) for a in active)
 
 
 BAD_INPUTS = [

@@ -60,6 +60,15 @@ class WorkerHandle:
         assert value >= at_least, f"{name}{labels} = {value}, expected >= {at_least} within {timeout:.0f}s"
         return value
 
+    def wait_api(self, path: str, check: Any, timeout: float = 30.0) -> Any:
+        """Poll a JSON endpoint until ``check(body)`` holds (the API views are fed from topics)."""
+        deadline = time.monotonic() + timeout
+        body = self.get(path)
+        while not check(body) and time.monotonic() < deadline:
+            time.sleep(0.3)
+            body = self.get(path)
+        return body
+
     def stop(self) -> int | None:
         """SIGTERM, then SIGKILL after a timeout."""
         return stop_process(self.proc, 20)

@@ -1,0 +1,59 @@
+"""The API views built from the output topics: latest value per key, open windows, active alerts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from service.readmodel import AlertsView, RegionCountsView
+
+GRACE = timedelta(hours=24)
+
+
+def count(window: str, start: str, end: str, code: str, n: int) -> dict[str, Any]:
+    """A region-counts record."""
+    return {"window": window, "window_start": start, "window_end": end, "region": f"Region {code}",
+            "code": code, "count": n, "statements": 1, "outlets": 1, "updated_at": end}
+
+
+def test_latest_value_per_key_wins() -> None:
+    """A later record for the same window and region replaces the earlier one."""
+    view = RegionCountsView()
+    view.apply(count("1h", "2026-01-01T10:00:00Z", "2026-01-01T11:00:00Z", "RU-BEL", 4))
+    view.apply(count("1h", "2026-01-01T10:00:00Z", "2026-01-01T11:00:00Z", "RU-BEL", 9))
+    rows = view.render(set(), GRACE)["windows"]["1h"]
+    assert [("RU-BEL", 9)] == [(r["code"], r["count"]) for r in rows]
+
+
+def test_closed_windows_are_hidden_unless_asked() -> None:
+    """Windows older than the grace period behind the newest window are left out by default."""
+    view = RegionCountsView()
+    view.apply(count("1h", "2026-01-01T10:00:00Z", "2026-01-01T11:00:00Z", "RU-BEL", 4))
+    view.apply(count("1h", "2026-01-03T10:00:00Z", "2026-01-03T11:00:00Z", "RU-KRS", 2))
+    assert ["RU-KRS"] == [r["code"] for r in view.render(set(), GRACE)["windows"]["1h"]]
+    assert {"RU-BEL", "RU-KRS"} == {r["code"] for r in view.render(set(), GRACE, True)["windows"]["1h"]}
+
+
+def test_hopping_window_shows_each_regions_latest() -> None:
+    """For a rolling window only each region's newest window is shown."""
+    view = RegionCountsView()
+    view.apply(count("24h/1h", "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", "RU-BEL", 4))
+    view.apply(count("24h/1h", "2026-01-01T01:00:00Z", "2026-01-02T01:00:00Z", "RU-BEL", 6))
+    rows = view.render({"24h/1h"}, GRACE)["windows"]["24h/1h"]
+    assert [6] == [r["count"] for r in rows]
+
+
+def alert(alert_id: str, status: str, severity: str = "warning", n: int = 8) -> dict[str, Any]:
+    """An alert event."""
+    return {"alert_id": alert_id, "status": status, "severity": severity, "count": n}
+
+
+def test_active_alerts_follow_the_latest_event() -> None:
+    """Resolved alerts leave the active list; critical ones sort first."""
+    view = AlertsView()
+    view.apply(alert("a", "firing"))
+    view.apply(alert("b", "firing"))
+    view.apply(alert("b", "escalated", "critical", 20))
+    view.apply(alert("a", "resolved"))
+    assert [("b", "critical")] == [(a["alert_id"], a["severity"]) for a in view.active()]
+    assert 4 == len(view.recent)
