@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from service import pipeline
 from service.aggregate import RegionUpdate
 from service.metrics import Metrics
-from service.query import region_windows
+from service.readmodel import RegionCountsView
 from service.settings import Settings
 from service.synthetic import generate, truth
 from service.windows import parse_windows
@@ -31,16 +31,21 @@ def run_pipeline(reports: list[dict[str, Any]]) -> dict[str, int]:
     statements: dict[str, Any] = {}
     buckets: dict[str, Any] = {}
     alerts: dict[str, Any] = {}
+    view = RegionCountsView()  # what the API serves: the region-counts records, latest per key
     for report in reports:
         result = pipeline.read_message(
             json.dumps(report).encode(), max_bytes=1 << 20, message_time=datetime.now(UTC)
         )
         for update in pipeline.merge_result(statements, result.model_dump(mode="json")) or []:
-            pipeline.apply_region_update(buckets, alerts, runtime, RegionUpdate.from_dict(update.to_dict()))
-    view = region_windows(buckets.items(), runtime.windows, grace=timedelta(hours=24), include_closed=True)
+            out = pipeline.apply_region_update(
+                buckets, alerts, runtime, RegionUpdate.from_dict(update.to_dict())
+            )
+            for message in out.counts:
+                view.apply(json.loads(json.dumps(message.value)))
+    rendered = view.render(set(), timedelta(hours=24), include_closed=True)
     return {
-        f"{w}|{r['window_start']}|{r['code']}": r["count"]
-        for w, rows in view["windows"].items()
+        f"{w}|{datetime.fromisoformat(r['window_start']).isoformat()}|{r['code']}": r["count"]
+        for w, rows in rendered["windows"].items()
         for r in rows
         if r["count"]
     }
