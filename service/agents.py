@@ -1,10 +1,11 @@
-"""The agents: thin ``async for`` loops that decode, call pure functions, send and count."""
+"""The agents: thin ``async for`` loops that call pure functions, send and count.
+
+Stage 1 (reports) is :class:`service.ingest.ReportIngestor`, a plain consumer group; stages 2
+and 3 keep state in changelogged tables and are faust agents.
+"""
 
 from __future__ import annotations
 
-import base64
-import time
-from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,8 +23,8 @@ from service.app import (
     statements_table,
     topics,
 )
-from service.errors import InputError
-from service.models import AlertEvent, DeadLetter
+from service.ingest import ReportIngestor
+from service.models import AlertEvent
 
 log = structlog.get_logger("skytally.agents")
 
@@ -48,10 +49,6 @@ class AlertDelivery(Service):
             await self.client.stop()
 
 
-def _message_time(timestamp: float | None) -> datetime:
-    return datetime.fromtimestamp(timestamp, UTC) if timestamp else datetime.now(UTC)
-
-
 async def publish_alert(alert: AlertEvent) -> None:
     """An alert event to the alerts topic, the recent list, and Alertmanager when configured."""
     await topics.alerts.send(key=alert.alert_id.encode(), value=alert.model_dump(mode="json"))
@@ -61,71 +58,13 @@ async def publish_alert(alert: AlertEvent) -> None:
         client.submit(alert)
 
 
-async def send_dead_letter(err: InputError, message: Any, raw: bytes | None) -> None:
-    """Publish a bad message with its reason and original bytes; count it; keep going."""
-    original = raw or b""
-    record = DeadLetter(
-        reason=err.reason,
-        error=str(err),
-        stage=err.stage,
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        timestamp=_message_time(message.timestamp),
-        original_b64=base64.b64encode(original).decode("ascii"),
-        original_size=len(original),
-        received_at=datetime.now(UTC),
-    )
-    runtime.metrics.dead_letters.labels(reason=err.reason, stage=err.stage).inc()
-    log.warning(
-        "dead_letter",
-        reason=err.reason,
-        stage=err.stage,
-        error=str(err)[:300],
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-    )
-    await topics.dead_letter.send(
-        key=f"{message.topic}:{message.partition}:{message.offset}".encode(),
-        value=record.model_dump(mode="json"),
-    )
+@app.service
+class Ingest(ReportIngestor):
+    """Stage 1: reports -> interceptions / dead letters (a plain consumer group, see service.ingest)."""
 
-
-@app.agent(topics.reports)
-async def extract_reports(stream: Any) -> None:
-    """Stage 1: raw report -> extraction result on the interceptions topic (or dead letter)."""
-    async for event in stream.events():
-        message = event.message
-        raw = event.value
-        metrics = runtime.metrics
-        metrics.reports_consumed.inc()
-        now = time.time()
-        metrics.last_report_timestamp.set(now)
-        runtime.extra.setdefault("consumed_at", deque(maxlen=100_000)).append(now)
-        runtime.extra["last_report_at"] = datetime.now(UTC)
-        try:
-            started = time.perf_counter()
-            result = pipeline.read_message(
-                raw,
-                max_bytes=runtime.settings.max_report_bytes,
-                message_time=_message_time(message.timestamp),
-            )
-            metrics.extraction_seconds.observe(time.perf_counter() - started)
-        except InputError as err:
-            await send_dead_letter(err, message, raw)
-            continue
-        metrics.reports_extracted.inc()
-        log.info(
-            "report_extracted",
-            report_id=result.id,
-            regions=len(result.interceptions),
-            claimed_total=result.claimed_total,
-            fingerprint=result.fingerprint,
-        )
-        await topics.interceptions.send(
-            key=(result.fingerprint or result.id).encode(), value=result.model_dump(mode="json")
-        )
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(runtime.settings, runtime, **kwargs)
+        runtime.extra["ingest"] = self
 
 
 @app.agent(topics.interceptions)

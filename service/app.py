@@ -20,6 +20,7 @@ from typing import Any
 import faust
 from prometheus_client import CollectorRegistry
 
+from service import faust_guards
 from service.kafka_admin import ssl_context
 from service.logs import configure_structlog, logging_config
 from service.metrics import Metrics
@@ -44,6 +45,7 @@ def broker_credentials(settings: Settings) -> Any:
 def create_app(settings: Settings) -> faust.App:
     """Build the faust App for these settings (no connection is made here)."""
     configure_structlog()
+    faust_guards.install()
     servers = [f"kafka://{host.strip()}" for host in settings.kafka_bootstrap.split(",") if host.strip()]
     return faust.App(
         settings.app_id,

@@ -158,9 +158,11 @@ def apply_region_update(
     if not changed:
         return outcome
     now = datetime.now(UTC)
+    closed: set[tuple[str, datetime]] = set()
     for spec in runtime.windows:
-        for _start, end in spec.containing(event_time):
+        for start, end in spec.containing(event_time):
             if end + grace < stream_time:
+                closed.add((spec.name, start))
                 runtime.metrics.late_statements.labels(window=spec.name).inc()
                 log.warning(
                     "late_statement",
@@ -168,9 +170,10 @@ def apply_region_update(
                     window=spec.name,
                     window_end=end.isoformat(),
                     stream_time=stream_time.isoformat(),
+                    policy=runtime.settings.late_policy,
                 )
-                outcome.late = True
-    if outcome.late:
+    outcome.late = bool(closed)
+    if outcome.late and runtime.settings.late_policy == "drop":
         return outcome
     buckets[bucket_key] = state
     added = update.count - (int(previous["count"]) if previous else 0)
@@ -192,6 +195,8 @@ def apply_region_update(
             )
             key = f"{spec.name}|{start.isoformat()}|{update.code}"
             outcome.counts.append(CountMessage(key, count.model_dump(mode="json"), count))
+            if (spec.name, start) in closed:
+                continue  # a closed window's count is corrected, but it raises no new alert
             outcome.alerts.extend(
                 alert_flow.on_count(alerts, runtime, count, evidence_of(statements), now, partition)
             )

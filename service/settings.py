@@ -80,6 +80,14 @@ class Settings(BaseSettings):
     grace_hours: float = Field(
         default=24.0, ge=0, description="SKYTALLY_GRACE_HOURS: how late a statement may arrive"
     )
+    late_policy: Literal["count", "drop"] = Field(
+        default="count",
+        description=(
+            "SKYTALLY_LATE_POLICY: a statement whose windows closed (beyond the grace period) is "
+            "'count'ed into them anyway (no new alert) or 'drop'ped; either way logged and counted "
+            "in skytally_late_statements_total"
+        ),
+    )
     rules: Path | None = Field(
         default=None, description="SKYTALLY_RULES: alert rules TOML file; built-in defaults when unset"
     )

@@ -25,6 +25,9 @@ def _agents_healthy() -> tuple[bool, list[str]]:
         for actor in getattr(agent, "_actors", []):
             if getattr(actor, "crash_reason", None) is not None:
                 crashed.append(name)
+    ingest = runtime.extra.get("ingest")
+    if ingest is not None and getattr(ingest, "crash_reason", None) is not None:
+        crashed.append("ingest")
     return not crashed, crashed
 
 

@@ -10,53 +10,92 @@ from __future__ import annotations
 
 import re
 
-_STRONG: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "RU",
-        re.compile(
-            r"russian defen[cs]e ministry|russia's defen[cs]e ministry|russian air defen|минобороны|"
-            r"міноборони росії|министерств\w* обороны росси|russian-installed|moscow-installed|"
-            r"назначенн\w* москвой|так званого|окупанти заявили|оккупационн|russian military|"
-            r"російські військові|росіяни заявили|russian authorities|black sea fleet|"
-            r"черноморского флота|the defen[cs]e ministry|defen[cs]e ministry said|оперштаб|"
-            r"mayor of moscow|moscow's mayor|мэр москвы|russian air defence"
-        ),
+import ahocorasick
+
+# Claimant phrases (normalised text), by side. Literal phrases in one Aho-Corasick pass: the
+# earliest one names the claimant. A leading space marks a phrase that must start a word.
+_CLAIMANTS: dict[str, str] = {
+    "RU": (
+        "russian defence ministry|russian defense ministry|russia's defence ministry|"
+        "russia's defense ministry|russian air defen|минобороны|міноборони росії|"
+        "министерство обороны росси|министерства обороны росси|russian-installed|"
+        "moscow-installed|назначенный москвой|назначенного москвой|назначенным москвой|"
+        "так званого|окупанти заявили|оккупационн|russian military|російські військові|"
+        "росіяни заявили|russian authorities|black sea fleet|черноморского флота|"
+        "the defence ministry|the defense ministry|defence ministry said|defense ministry said|"
+        "оперштаб|mayor of moscow|moscow's mayor|мэр москвы|мэра москвы|глава республики|"
+        "russia's ministry of defen|russian ministry of defen"
     ),
-    (
-        "UA",
-        re.compile(
-            r"ukraine's air force|ukrainian air force|повітряні сили|повітряних сил|"
-            r"повітрян\w+ командуван|воздушные силы всу|air force|\bова\b|\bмва\b|кмва|кгва|"
-            r"military administration|військов\w+ адміністрац|военной администрации|air command|"
-            r"сили оборони півдня|сил оборони півдня|southern defen[cs]e forces|commander-in-chief|"
-            r"генштаб зсу|\bсбу\b|ukraine's military|головне управління розвідки"
-        ),
+    "UA": (
+        "ukraine's air force|ukrainian air force|повітряні сили|повітряних сил|"
+        "повітряне командуван|повітряного командуван|повітряному командуван|"
+        "воздушные силы всу|air force| ова | ова,| ова.| мва | кмва| кгва|"
+        "military administration|військова адміністрац|військової адміністрац|"
+        "військовій адміністрац|военной администрации|военная администрация|air command|"
+        "сили оборони півдня|сил оборони півдня|southern defence forces|"
+        "southern defense forces|commander-in-chief|генштаб зсу| сбу |ukraine's military|"
+        "головне управління розвідки"
     ),
-    (
-        "other",
-        re.compile(
-            r"\b(?:belarus\S*|polish|poland's|romania\S*|moldova\S*|белорусск\w*|білоруськ\w*|"
-            r"польск\w*|польськ\w*|румынск\w*|румунськ\w*|молдавск\w*|молдовськ\w*)"
-            r"(?:\s+\S+){0,3}?\s+(?:air defen\w*|forces|military|\w*\s?ministry|army|"
-            r"operational command|security council|сил\w*|пво|ппо|министерств\w*|міністерств\w*|"
-            r"военн\w*|військов\w*)|оперативне командування польщі|"
-            r"оперативное командование польши|polish operational command"
-        ),
-    ),
+}
+_OTHER = re.compile(
+    r"\b(?:belarus\S*|polish|poland's|romania\S*|moldova\S*|белорусск\w*|білоруськ\w*|"
+    r"польск\w*|польськ\w*|румынск\w*|румунськ\w*|молдавск\w*|молдовськ\w*)"
+    r"(?:\s+\S+){0,3}?\s+(?:air defen\w*|forces|military|\w*\s?ministry|army|"
+    r"operational command|security council|сил\w*|пво|ппо|министерств\w*|міністерств\w*|"
+    r"военн\w*|військов\w*)|оперативне командування польщі|"
+    r"оперативное командование польши|polish operational command"
 )
-# One pass finds the earliest claimant of any side (group name = side).
-_FIRST_CLAIMANT = re.compile("|".join(f"(?P<{side}>{rx.pattern})" for side, rx in _STRONG))
+_OTHER_HINT = (
+    "belarus",
+    "белорус",
+    "білорус",
+    "polish",
+    "poland",
+    "польс",
+    "польщ",
+    "romania",
+    "румын",
+    "румун",
+    "moldova",
+    "молдав",
+    "молдов",
+)
+
+
+def _claimant_automaton() -> ahocorasick.Automaton:
+    auto = ahocorasick.Automaton()
+    for side, phrases in _CLAIMANTS.items():
+        for phrase in phrases.split("|"):
+            auto.add_word(phrase, (len(phrase), side))
+    auto.make_automaton()
+    return auto
+
+
+_AUTO = _claimant_automaton()
 _WEAK_UA = re.compile(r"ворож|противник|вражеск|\bвраг|enemy|russian drones|russia attacked")
 _WEAK_RU = re.compile(r"ukrainian drones|украинских беспилотник|беспилотник\w* всу|киевск\w+ режим")
+
+
+def first_claimant(norm: str) -> str | None:
+    """RU, UA or other: the side of the earliest explicit claimant phrase, if any."""
+    best: tuple[int, str] | None = None
+    for end, (length, side) in _AUTO.iter(f" {norm} "):
+        best = (end - length, side)
+        break
+    if any(h in norm for h in _OTHER_HINT):
+        m = _OTHER.search(norm)
+        if m and (best is None or m.start() < best[0]):
+            return "other"
+    return best[1] if best else None
 
 
 def reporting_side(norm: str, row_codes: list[str], place_codes: list[str], lang: str) -> str | None:
     """RU, UA or other for a whole report."""
     if any("-" not in c for c in row_codes):
         return "other"
-    m = _FIRST_CLAIMANT.search(norm)
-    if m and m.lastgroup:
-        return m.lastgroup
+    side = first_claimant(norm)
+    if side is not None:
+        return side
     ua, ru = len(_WEAK_UA.findall(norm)), len(_WEAK_RU.findall(norm))
     if ua != ru:
         return "UA" if ua > ru else "RU"
@@ -72,7 +111,10 @@ def mixed_sides(norm: str, row_codes: list[str]) -> bool:
     """A text quoting both sides' claims about their own territory (rule 11, mixed_sides)."""
     has_ru = any(c.startswith("RU-") for c in row_codes)
     has_ua = any(c.startswith("UA-") and c not in ("UA-43", "UA-40") for c in row_codes)
-    return has_ru and has_ua and bool(_STRONG[0][1].search(norm)) and bool(_STRONG[1][1].search(norm))
+    if not (has_ru and has_ua):
+        return False
+    sides = {side for _, (_, side) in _AUTO.iter(f" {norm} ")}
+    return {"RU", "UA"} <= sides
 
 
 def weapon_of(kinds: list[str], context: list[str] | None = None) -> str | None:

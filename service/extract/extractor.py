@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from bisect import bisect_left
-from datetime import date, datetime
+from datetime import date
 
 from service.extract.classify import mixed_sides, reporting_side, weapon_of
 from service.extract.combine import Combined, combine, parts_sum
@@ -71,8 +71,8 @@ def _extract(text: str, report_id: str, published: date | None, language: str | 
     mentions = mention_tokens(toks, gz.find(norm))
     infos = analyse_sentences(norm, toks, mentions)
     starts = [s for s, _, _ in mentions]
-    resolver = Resolver(capital_of(norm, mentions, lang))
-    verbs = intercepts(toks)
+    resolver = Resolver(lambda: capital_of(norm, mentions, lang))
+    verbs = intercepts(toks, norm)
     any_verb = bool(verbs)
     statements: list[Statement] = []
     totals: list[Total] = []
@@ -182,18 +182,18 @@ def _result(
         if mixed:
             row_side = "RU" if code.startswith("RU-") else "UA"
         rows.append(
-            Interception.model_construct(
+            Interception(
                 region=gz.name_of(code),
                 code=code,
                 count=row.count,
                 approx=row.approx,
                 evidence=ev[:1000],
                 by_weapon=by_weapon,
-                reporting_side=row_side,  # type: ignore[arg-type]
+                reporting_side=row_side,
             )
         )
     groups = [
-        Group.model_construct(
+        Group(
             regions=[gz.name_of(c) for c in g.codes],
             codes=g.codes,
             count=g.count,
@@ -296,4 +296,4 @@ def _fingerprint(rows: list[Interception], total: int | None, published: date | 
     return hashlib.sha1(raw.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
 
 
-__all__ = ["datetime", "extract_report"]
+__all__ = ["extract_report"]

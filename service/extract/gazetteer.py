@@ -101,27 +101,46 @@ class Gazetteer:
         return self.regions.get(code, code)
 
     def find(self, norm: str) -> list[Mention]:
-        """All place mentions in normalised text: word-bounded, longest, non-overlapping."""
-        found: list[tuple[int, int, Place]] = []
+        """All place mentions in normalised text: word-bounded, longest, non-overlapping.
+
+        ``iter_long`` yields leftmost-longest matches in one pass. When such a match is not
+        word-bounded ("moscow region" inside "moscow regional", "the black sea" inside
+        "breathe black sea"), the span is re-read with every alias that fits in it.
+        """
+        out: list[Mention] = []
         n = len(norm)
-        for end_idx, (length, place) in self.automaton.iter(norm):
+        last_end = 0
+        for end_idx, (length, place) in self.automaton.iter_long(norm):
             start = end_idx - length + 1
             end = end_idx + 1
-            if start > 0 and _wordy(norm[start - 1]):
-                continue
-            if end < n and _wordy(norm[end]):
-                continue
-            found.append((start, end, place))
-        found.sort(key=lambda t: (t[0], -(t[1] - t[0])))
-        out: list[Mention] = []
-        last_end = -1
-        for start, end, place in found:
             if start < last_end:
-                if out and end - start > out[-1].end - out[-1].start and start >= out[-1].start:
-                    pass
+                continue
+            if (start > 0 and _wordy(norm[start - 1])) or (end < n and _wordy(norm[end])):
+                for m in self._bounded(norm, start, end):
+                    if m.start >= last_end:
+                        out.append(m)
+                        last_end = m.end
                 continue
             out.append(Mention(start, end, place))
             last_end = end
+        return out
+
+    def _bounded(self, norm: str, start: int, end: int) -> list[Mention]:
+        """Word-bounded aliases inside [start, end): longest first, non-overlapping."""
+        n = len(norm)
+        found: list[tuple[int, int, Place]] = []
+        for end_idx, (length, place) in self.automaton.iter(norm, start, end):
+            s, e = end_idx - length + 1, end_idx + 1
+            if (s > 0 and _wordy(norm[s - 1])) or (e < n and _wordy(norm[e])):
+                continue
+            found.append((s, e, place))
+        found.sort(key=lambda t: (t[0], t[0] - t[1]))
+        out: list[Mention] = []
+        last = -1
+        for s, e, place in found:
+            if s >= last:
+                out.append(Mention(s, e, place))
+                last = e
         return out
 
 

@@ -8,6 +8,11 @@ launch, targets), never about particular reports.
 from __future__ import annotations
 
 
+def words(text: str) -> list[str]:
+    """The whitespace-separated words of a literal (keeps long word lists compact)."""
+    return text.split()
+
+
 def _forms(spec: str, value: int) -> dict[str, int]:
     return dict.fromkeys(spec.split(), value)
 
@@ -69,22 +74,10 @@ for _spec, _val in [
 
 # Approximation and lower bounds (rule 14). Multi-word cues are checked as token pairs.
 APPROX_WORDS = frozenset(
-    [
-        "about",
-        "around",
-        "nearly",
-        "almost",
-        "approximately",
-        "roughly",
-        "some",
-        "около",
-        "почти",
-        "примерно",
-        "порядка",
-        "приблизно",
-        "близько",
-        "майже",
-    ]
+    words(
+        "about around nearly almost approximately roughly some около почти примерно порядка "
+        "приблизно близько майже"
+    )
 )
 LOWER_WORDS = frozenset(["более", "свыше", "больше", "понад", "більше", "щонайменше", "минимум", "мінімум"])
 LOWER_PAIRS = frozenset(
@@ -99,243 +92,63 @@ LOWER_PAIRS = frozenset(
     }
 )
 VAGUE_WORDS = frozenset(
-    [
-        "several",
-        "несколько",
-        "кілька",
-        "декілька",
-        "ряд",
-        "all",
-        "все",
-        "всех",
-        "усі",
-        "всі",
-        "most",
-        "большинство",
-        "більшість",
-        "dozens",
-        "десятки",
-        "десятков",
-        "десятків",
-    ]
+    words(
+        "several несколько кілька декілька ряд all все всех усі всі most большинство більшість "
+        "dozens десятки десятков десятків rest remaining остальные оставшиеся решта інші"
+    )
 )
 
 # Weapon nouns by prefix -> type: drone, missile, target (untyped "air targets"), and the
 # types that are never interceptions: bomb, boat, aircraft.
-WEAPON_PREFIXES: tuple[tuple[str, str], ...] = (
-    ("drone", "drone"),
-    ("uav", "drone"),
-    ("unmanned", "drone"),
-    ("shahed", "drone"),
-    ("geran", "drone"),
-    ("lancet", "drone"),
-    ("orlan", "drone"),
-    ("aircraft-type", "drone"),
-    ("fixed-wing", "drone"),
-    ("беспилот", "drone"),
-    ("безпілот", "drone"),
-    ("дрон", "drone"),
-    ("бпла", "drone"),
-    ("бпла", "drone"),
-    ("шахед", "drone"),
-    ("герань", "drone"),
-    ("ланцет", "drone"),
-    ("орлан", "drone"),
-    ("аппарат", "drone"),
-    ("апарат", "drone"),
-    ("missile", "missile"),
-    ("rocket", "missile"),
-    ("projectile", "missile"),
-    ("ракет", "missile"),
-    ("снаряд", "missile"),
-    ("kalibr", "missile"),
-    ("калибр", "missile"),
-    ("калібр", "missile"),
-    ("iskander", "missile"),
-    ("искандер", "missile"),
-    ("іскандер", "missile"),
-    ("atacms", "missile"),
-    ("himars", "missile"),
-    ("storm", "missile"),
-    ("neptune", "missile"),
-    ("нептун", "missile"),
-    ("точк", "missile"),
-    ("tochka", "missile"),
-    ("vampire", "missile"),
-    ("вампир", "missile"),
-    ("vilkha", "missile"),
-    ("вільх", "missile"),
-    ("ольх", "missile"),
-    ("olkha", "missile"),
-    ("kh-", "missile"),
-    ("х-", "missile"),
-    ("s-300", "missile"),
-    ("с-300", "missile"),
-    ("балістичн", "missile"),
-    ("баллистическ", "missile"),
-    ("крылат", "missile"),
-    ("крилат", "missile"),
-    ("target", "target"),
-    ("цел", "target"),
-    ("ціл", "target"),
-    ("bomb", "bomb"),
-    ("авиабомб", "bomb"),
-    ("бомб", "bomb"),
-    ("каб", "bomb"),
-    ("boat", "boat"),
-    ("катер", "boat"),
-    ("vessel", "boat"),
-    ("човн", "boat"),
-    ("helicopter", "aircraft"),
-    ("вертол", "aircraft"),
-    ("гелікоптер", "aircraft"),
-    ("plane", "aircraft"),
-    ("самолет", "aircraft"),
-    ("літак", "aircraft"),
-    ("jet", "aircraft"),
-    ("tank", "other"),
-    ("танк", "other"),
-    ("launcher", "other"),
-    ("установ", "other"),
-    ("комплекс", "other"),
+WEAPON_PREFIXES: tuple[tuple[str, str], ...] = tuple(
+    (prefix, kind)
+    for kind, spec in (
+        (
+            "drone",
+            "drone uav unmanned shahed geran lancet orlan aircraft-type fixed-wing беспилот "
+            "безпілот дрон бпла шахед герань ланцет орлан аппарат апарат",
+        ),
+        (
+            "missile",
+            "missile rocket projectile ракет снаряд kalibr калибр калібр iskander искандер "
+            "іскандер atacms himars storm neptune нептун точк tochka vampire вампир vilkha "
+            "вільх ольх olkha kh- х- s-300 с-300 балістичн баллистическ крылат крилат",
+        ),
+        ("target", "target цел ціл"),
+        ("bomb", "bomb авиабомб бомб каб"),
+        ("boat", "boat катер vessel човн"),
+        ("aircraft", "helicopter вертол гелікоптер plane самолет літак jet"),
+        ("other", "tank танк launcher установ комплекс"),
+    )
+    for prefix in spec.split()
 )
 WEAPON_TYPES_COUNTED = frozenset({"drone", "missile", "target"})
 SINGULAR_WEAPONS = frozenset(
-    [
-        "drone",
-        "uav",
-        "missile",
-        "rocket",
-        "shahed",
-        "беспилотник",
-        "дрон",
-        "ракета",
-        "ракету",
-        "шахед",
-        "шахеда",
-        "безпілотник",
-    ]
+    words("drone uav missile rocket shahed беспилотник дрон ракета ракету шахед шахеда безпілотник")
 )
 SEA_DRONE_WORDS = frozenset(
     ["naval", "sea", "морск", "морськ", "морських", "морские", "безэкипажн", "uncrewed"]
 )
 
 # Words that, right after a number, show it counts something that is not a weapon.
-NON_COUNT_PREFIXES = (
-    "people",
-    "person",
-    "civilian",
-    "man",
-    "men",
-    "woman",
-    "women",
-    "child",
-    "worker",
-    "resident",
-    "household",
-    "home",
-    "house",
-    "building",
-    "car",
-    "vehicle",
-    "window",
-    "hour",
-    "minute",
-    "day",
-    "week",
-    "month",
-    "year",
-    "km",
-    "kilomet",
-    "metre",
-    "meter",
-    "storey",
-    "floor",
-    "time",
-    "percent",
-    "%",
-    "location",
-    "village",
-    "settlement",
-    "district",
-    "region",
-    "town",
-    "city",
-    "street",
-    "apartment",
-    "block",
-    "shell",
-    "siren",
-    "человек",
-    "людей",
-    "люди",
-    "жител",
-    "мирн",
-    "ранен",
-    "погиб",
-    "дом",
-    "будин",
-    "авто",
-    "машин",
-    "окон",
-    "вікон",
-    "час",
-    "годин",
-    "минут",
-    "хвилин",
-    "сут",
-    "доб",
-    "дн",
-    "недел",
-    "тижн",
-    "месяц",
-    "місяц",
-    "год",
-    "лет",
-    "рок",
-    "км",
-    "кілометр",
-    "километр",
-    "метр",
-    "этаж",
-    "поверх",
-    "раз",
-    "локац",
-    "населен",
-    "насел",
-    "сел",
-    "район",
-    "област",
-    "регион",
-    "регіон",
-    "громад",
-    "улиц",
-    "вулиц",
-    "квартир",
-    "обстрел",
-    "обстріл",
-    "ударов",
-    "ударів",
-    "тревог",
-    "тривог",
-    "травм",
-    "пострад",
-    "поранен",
-    "загинул",
-    "підприєм",
-    "предприят",
-    "вибух",
-    "взрыв",
-    "blast",
-    "explosion",
-    "bang",
-    "хлоп",
-    "massive",
-    "масован",
+NON_COUNT_PREFIXES = tuple(
+    words(
+        "people person civilian man men woman women child worker resident household home house "
+        "building car vehicle window hour minute day week month year km kilomet metre meter "
+        "storey floor time percent % location village settlement district region town city street "
+        "apartment block shell siren человек людей люди жител мирн ранен погиб дом будин авто "
+        "машин окон вікон час годин минут хвилин сут доб дн недел тижн месяц місяц год лет рок км "
+        "кілометр километр метр этаж поверх раз локац населен насел сел район област регион "
+        "регіон громад улиц вулиц квартир обстрел обстріл ударов ударів тревог тривог травм "
+        "пострад поранен загинул підприєм предприят вибух взрыв blast explosion bang хлоп massive "
+        "масован"
+    )
 )
 
 # Verbs and nouns that claim a completed interception (prefixes).
 INTERCEPT_PREFIXES = (
+    "jammed",
+    "took",
     "shot",
     "shoot",
     "downed",
@@ -376,87 +189,31 @@ INTERCEPT_PREFIXES = (
     "уражен",
 )
 # "shot" alone is ambiguous; these pairs need their particle.
-PHRASAL = {
-    "brought": "down",
-    "taken": "down",
-    "knocked": "out",
-    "dealt": "with",
-    "shot": "down",
-    "shoot": "down",
-    "shooting": "down",
-    "took": "down",
+PHRASAL: dict[str, tuple[str, ...]] = {
+    "brought": ("down",),
+    "taken": ("down", "out"),
+    "knocked": ("out", "down"),
+    "dealt": ("with",),
+    "shot": ("down",),
+    "shoot": ("down",),
+    "shooting": ("down",),
+    "took": ("down", "out"),
 }
 
 # Activity only (rule 2): not a claim.
 ACTIVITY_WORDS = frozenset(
-    [
-        "working",
-        "работает",
-        "работала",
-        "работают",
-        "працює",
-        "працювала",
-        "працювали",
-        "repelling",
-        "отражают",
-        "відбивають",
-        "active",
-    ]
+    words(
+        "working работает работала работают працює працювала працювали repelling отражают відбивають active"
+    )
 )
 
-DEBRIS_PREFIXES = (
-    "debris",
-    "fragment",
-    "wreckage",
-    "remnant",
-    "обломк",
-    "обломоч",
-    "осколк",
-    "уламк",
-    "уламок",
-    "фрагмент",
-)
-DAMAGE_PREFIXES = (
-    "damag",
-    "hit",
-    "struck",
-    "crash",
-    "fire",
-    "blaze",
-    "burn",
-    "caught",
-    "explo",
-    "injur",
-    "wound",
-    "kill",
-    "shatter",
-    "blown",
-    "повреж",
-    "пошкод",
-    "попал",
-    "попад",
-    "влуч",
-    "пожар",
-    "пожеж",
-    "загор",
-    "горит",
-    "горів",
-    "возгоран",
-    "ранен",
-    "поранен",
-    "погиб",
-    "загин",
-    "разруш",
-    "зруйн",
-    "упал",
-    "впал",
-    "падени",
-    "падінн",
-    "выбит",
-    "вибит",
-    "посеч",
-    "обесточ",
-    "знеструм",
+DEBRIS_PREFIXES = tuple(words("debris fragment wreckage remnant обломк обломоч осколк уламк уламок фрагмент"))
+DAMAGE_PREFIXES = tuple(
+    words(
+        "damag hit struck crash fire blaze burn caught explo injur wound kill shatter blown "
+        "повреж пошкод попал попад влуч пожар пожеж загор горит горів возгоран ранен поранен "
+        "погиб загин разруш зруйн упал впал падени падінн выбит вибит посеч обесточ знеструм"
+    )
 )
 LAUNCH_PREFIXES = (
     "launch",
@@ -472,65 +229,17 @@ LAUNCH_PREFIXES = (
 )
 ATTACK_PREFIXES = ("attack", "атак", "атаку", "sent", "struck", "targeted", "target")
 TARGET_WORDS = frozenset(
-    [
-        "aimed",
-        "heading",
-        "headed",
-        "towards",
-        "toward",
-        "bound",
-        "targeted",
-        "target",
-        "targeting",
-        "flying",
-        "летевш",
-        "летящ",
-        "летевшие",
-        "летевших",
-        "летели",
-        "летел",
-        "направлял",
-        "направлялись",
-        "направлявш",
-        "летіли",
-        "летів",
-        "рухались",
-        "рухаються",
-        "курс",
-        "целью",
-        "цель",
-        "метою",
-        "ціллю",
-        "сторону",
-        "направлении",
-        "напрямку",
-        "бік",
-    ]
+    words(
+        "aimed heading headed towards toward bound targeted target targeting flying летевш летящ "
+        "летевшие летевших летели летел направлял направлялись направлявш летіли летів рухались "
+        "рухаються курс целью цель метою ціллю сторону направлении напрямку бік"
+    )
 )
 NEGATION_WORDS = frozenset(
-    [
-        "no",
-        "not",
-        "neither",
-        "none",
-        "nothing",
-        "never",
-        "без",
-        "не",
-        "ни",
-        "нет",
-        "ні",
-        "немає",
-        "жодного",
-        "жодних",
-        "жоден",
-        "denied",
-        "опровергли",
-        "опроверг",
-        "спростував",
-        "спростували",
-        "contrary",
-    ]
+    words(
+        "no not neither none nothing never без не ни нет ні немає жодного жодних жоден denied "
+        "опровергли опроверг спростував спростували contrary"
+    )
 )
 SUBSET_WORDS = (
     ("including",),
@@ -546,25 +255,14 @@ SUBSET_WORDS = (
     ("из", "которых"),
     ("з", "яких"),
 )
-EACH_WORDS = frozenset(["each", "apiece", "кожен", "кожному", "каждый"])
+EACH_WORDS = frozenset(
+    words("each apiece кожен кожному кожній кожну кожною каждый каждой каждую каждом каждого")
+)
 RESPECTIVE_PREFIXES = ("respective", "соответствен", "відповідн")
 INCREMENT_WORDS = frozenset(["another", "more", "ещё", "еще", "ще", "also", "also", "another"])
 RUNNING_WORDS = frozenset(["уже", "вже", "already", "bringing", "brings", "making", "makes"])
 TOTAL_WORDS = frozenset(
-    [
-        "всего",
-        "итого",
-        "загалом",
-        "усього",
-        "всього",
-        "total",
-        "overall",
-        "altogether",
-        "общей",
-        "сложности",
-        "целом",
-        "tally",
-    ]
+    words("всего итого загалом усього всього total overall altogether общей сложности целом tally")
 )
 CUMULATIVE_PAIRS = (
     ("since", "the", "start"),
@@ -585,6 +283,22 @@ CUMULATIVE_PAIRS = (
     ("since", "the", "war"),
     ("від", "початку", "вторгнення"),
     ("з", "початку", "вторгнення"),
+    ("over", "the", "past", "week"),
+    ("in", "the", "past", "week"),
+    ("this", "week"),
+    ("past", "month"),
+    ("this", "year"),
+    ("since", "january"),
+    ("за", "неделю"),
+    ("за", "тиждень"),
+    ("за", "месяц"),
+    ("за", "місяць"),
+    ("с", "начала", "года"),
+    ("з", "початку", "року"),
+    ("від", "початку", "року"),
+    ("с", "начала", "месяца"),
+    ("з", "початку", "місяця"),
+    ("since", "the", "start", "of", "the", "year"),
 )
 BACKGROUND_PHRASES = (
     ("a", "day", "earlier"),

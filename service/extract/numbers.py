@@ -8,6 +8,7 @@ figures, casualties or distances are dropped here, before any pairing with place
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -119,8 +120,14 @@ def read_numbers(toks: list[Token], lo: int, hi: int) -> list[Num]:
     return out
 
 
+_DIGIT_CASE = re.compile(r"(\d{1,4})-(?:х|ти|ми|ми|и|ух|ех|ох|ма|ом|ю|ть)")
+
+
 def _cardinal(toks: list[Token], i: int, hi: int) -> Num | None:
     """A number word, with 'every one' (all) and 'one of the most ...' (no count)."""
+    m = _DIGIT_CASE.fullmatch(toks[i].text)
+    if m:  # ru/uk digits with a case ending: "2-х", "10-ти", "5-ма"
+        return Num(i, i + 1, int(m.group(1)))
     wv = _word_value(toks, i)
     if wv is None:
         return None
@@ -277,55 +284,11 @@ def _look_left(toks: list[Token], lo: int, hi: int, num: Num) -> None:
 
 
 _STOP_RIGHT = frozenset(
-    [
-        "over",
-        "above",
-        "near",
-        "in",
-        "within",
-        "on",
-        "off",
-        "across",
-        "around",
-        "at",
-        "from",
-        "to",
-        "into",
-        "над",
-        "в",
-        "во",
-        "у",
-        "на",
-        "под",
-        "під",
-        "поблизу",
-        "біля",
-        "около",
-        "возле",
-        "с",
-        "з",
-        "із",
-        "из",
-        "до",
-        "по",
-        "were",
-        "was",
-        "had",
-        "have",
-        "has",
-        "are",
-        "is",
-        "been",
-        "be",
-        "fell",
-        "that",
-        "which",
-        "who",
-        "которые",
-        "які",
-        "что",
-        "що",
-    ]
+    lx.words(
+        "over above near in within on off across around at from to into над в во у на под під "
+        "поблизу біля около возле с з із из до по were was had have has are is been be fell that "
+        "which who которые які что що"
+    )
 )
 
 
@@ -341,6 +304,9 @@ def _look_right(toks: list[Token], hi: int, num: Num) -> None:
             return
         if t in _STOP_RIGHT or t.startswith(lx.INTERCEPT_PREFIXES):
             return
+        if t in ("of", "из", "із", "з") and j + 1 < hi and toks[j + 1].kind == "num":
+            j += 2  # "13 of 16 drones": the noun after the launched figure
+            continue
         if t == "more" or t in ("ещё", "еще", "ще"):
             num.increment = True
         elif toks[j].kind in ("punct", "nl", "num", "time"):

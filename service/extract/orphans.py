@@ -40,6 +40,7 @@ def link_orphans(
         prv = segs[k - 1] if k > 0 else None
         seg.done = (
             _merge_weapon(seg, nxt, prv)
+            or _each_of_group(segs, k)
             or _continue(segs, k, out, sentence, prior)
             or _speaker(seg, out, sentence, derived)
             or _total(seg, nxt, prv, out, sentence)
@@ -60,6 +61,9 @@ def _pair_neighbours(segs: list[Segment], out: SentenceReading, sentence: int, d
             if other is None or other.done or other.nums:
                 continue
             loc = [r for r in other.refs if r.role == "loc"]
+            if not loc and seg.hi - seg.lo <= 2:
+                # "Bryansk (12), Kursk (5)" / "Bryansk region: 5": a bare figure next to a name
+                loc = [r for r in other.refs if r.role == "none" and r.kind in ROW_KINDS]
             if loc:
                 res = make(seg.nums, choose(loc, seg.nums[0]), sentence, derived)
                 emit(out, res)
@@ -72,15 +76,27 @@ def _merge_weapon(seg: Segment, nxt: Segment | None, prv: Segment | None) -> boo
     """'four ATACMS missiles and six drones over Crimea': one statement, two weapons."""
     if not all(n.weapon for n in seg.nums):
         return False
-    kinds = {n.weapon for n in seg.nums}
+    kinds = {n.weapon for n in seg.nums if n.weapon}
     for cand, joined in ((nxt, seg.joined_next), (prv, seg.joined_prev)):
         if joined and cand is not None and isinstance(cand.stmt, Statement):
-            other = {n.weapon for n in cand.nums if n.weapon} | set(cand.stmt.by_weapon)
-            if kinds & other and "target" not in kinds:
-                return False  # 'five drones [somewhere] and three over X': not one figure
+            if not any(n.weapon for n in cand.nums) and kinds:
+                return False  # 'five drones [somewhere] and three over X': parallel items
             _merge_into(cand.stmt, seg.nums)
             return True
     return False
+
+
+def _each_of_group(segs: list[Segment], k: int) -> bool:
+    """'14 over the Kherson and Zaporizhzhia regions, seven over each': distribute the group."""
+    first = segs[k].nums[0]
+    if not first.each or first.value is None:
+        return False
+    earlier = [s.stmt for s in segs[:k] if isinstance(s.stmt, Statement)]
+    if not earlier or len(set(earlier[-1].codes)) < 2:
+        return False
+    group = earlier[-1]
+    group.count, group.each, group.approx = first.value, True, first.approx
+    return True
 
 
 def _continue(

@@ -8,6 +8,7 @@ region", "над областью", "in the capital", "там") resolve to an ea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from service.extract import lexicon as lx
@@ -15,188 +16,39 @@ from service.extract.gazetteer import Mention, Place
 from service.extract.text import Token
 
 LOC_WORDS = frozenset(
-    [
-        "over",
-        "above",
-        "near",
-        "in",
-        "within",
-        "on",
-        "off",
-        "around",
-        "outside",
-        "across",
-        "approaching",
-        "approach",
-        "into",
-        "над",
-        "в",
-        "во",
-        "у",
-        "на",
-        "под",
-        "під",
-        "поблизу",
-        "біля",
-        "около",
-        "возле",
-        "вблизи",
-        "близ",
-        "неподалік",
-        "неподалеку",
-        "неподалеко",
-        "при",
-        "между",
-        "між",
-    ]
+    lx.words(
+        "over above near in within on off around outside across approaching approach into над в "
+        "во у на под під поблизу біля около возле вблизи близ неподалік неподалеку неподалеко при "
+        "между між"
+    )
 )
 SRC_WORDS = frozenset(["from", "с", "со", "з", "із", "из", "від"])
 TGT_WORDS = lx.TARGET_WORDS | frozenset(
-    [
-        "at",
-        "for",
-        "to",
-        "against",
-        "targeted",
-        "attacked",
-        "attack",
-        "атаковали",
-        "атаковал",
-        "атакував",
-        "атакувала",
-        "атакували",
-        "атакуют",
-        "struck",
-        "hit",
-    ]
+    lx.words(
+        "at for to against targeted attacked attack атаковали атаковал атакував атакувала "
+        "атакували атакуют struck hit"
+    )
 )
 SPK_WORDS = frozenset(
-    [
-        "governor",
-        "head",
-        "mayor",
-        "leader",
-        "chief",
-        "administration",
-        "authorities",
-        "officials",
-        "official",
-        "губернатор",
-        "губернатора",
-        "глава",
-        "главы",
-        "мэр",
-        "мэра",
-        "голова",
-        "голови",
-        "начальник",
-        "начальника",
-        "очільник",
-        "очільника",
-        "администрации",
-        "адміністрації",
-        "ова",
-        "мва",
-        "кмва",
-        "командування",
-        "оперштаб",
-        "власти",
-        "влада",
-        "коллега",
-        "колега",
-        "министерство",
-        "міністерство",
-        "ministry",
-    ]
+    lx.words(
+        "governor head mayor leader chief administration authorities officials official "
+        "губернатор губернатора глава главы мэр мэра голова голови начальник начальника очільник "
+        "очільника администрации адміністрації ова мва кмва командування оперштаб власти влада "
+        "коллега колега министерство міністерство ministry"
+    )
 )
 # Words skipped when looking back from a place to its governing preposition.
 _FILLER = frozenset(
-    [
-        "the",
-        "a",
-        "its",
-        "our",
-        "his",
-        "their",
-        "this",
-        "that",
-        "same",
-        "wider",
-        "whole",
-        "entire",
-        "greater",
-        "territory",
-        "territories",
-        "waters",
-        "airspace",
-        "sky",
-        "skies",
-        "area",
-        "areas",
-        "vicinity",
-        "outskirts",
-        "city",
-        "town",
-        "village",
-        "district",
-        "region",
-        "of",
-        "central",
-        "southern",
-        "northern",
-        "western",
-        "eastern",
-        "part",
-        "parts",
-        "coast",
-        "border",
-        "borders",
-        "also",
-        "both",
-        "территории",
-        "территорией",
-        "территорию",
-        "акватории",
-        "акваторией",
-        "небе",
-        "районе",
-        "района",
-        "районах",
-        "окрестностях",
-        "окраине",
-        "околиці",
-        "околицях",
-        "населенного",
-        "пункта",
-        "поселка",
-        "посёлка",
-        "села",
-        "селе",
-        "города",
-        "городе",
-        "міста",
-        "місті",
-        "самом",
-        "самим",
-        "самій",
-        "тем",
-        "теми",
-        "же",
-        "регионами",
-        "областями",
-        "той",
-        "соседней",
-        "соседнем",
-        "соседнего",
-        "сусідній",
-        "сусідній",
-        "neighbouring",
-        "neighboring",
-        "республики",
-        "республикой",
-        "республіці",
-        "республіки",
-    ]
+    lx.words(
+        "the a its our his their this that same wider whole entire greater territory territories "
+        "waters airspace sky skies area areas vicinity outskirts city town village district "
+        "region of central southern northern western eastern part parts coast border borders also "
+        "both территории территорией территорию акватории акваторией небе районе района районах "
+        "окрестностях окраине околиці околицях населенного пункта поселка посёлка села селе "
+        "города городе міста місті самом самим самій тем теми же регионами областями той соседней "
+        "соседнем соседнего сусідній сусідній neighbouring neighboring республики республикой "
+        "республіці республіки"
+    )
 )
 _FLIGHT_PREFIXES = (
     "летевш",
@@ -216,29 +68,11 @@ _FLIGHT_PREFIXES = (
 )
 
 ANAPHOR_REGION = frozenset(
-    [
-        "region",
-        "регионом",
-        "регионе",
-        "регион",
-        "региона",
-        "областью",
-        "области",
-        "областю",
-        "області",
-        "область",
-        "республикой",
-        "республике",
-        "республіці",
-        "republic",
-        "territory",
-        "территорией",
-        "території",
-        "регіоном",
-        "регіоні",
-        "краем",
-        "крае",
-    ]
+    lx.words(
+        "region регионом регионе регион региона областью области областю області область "
+        "республикой республике республіці republic territory территорией території регіоном "
+        "регіоні краем крае"
+    )
 )
 ANAPHOR_CITY = frozenset(["city", "городом", "городе", "городу", "город", "містом", "місті", "місто"])
 ANAPHOR_CAPITAL = frozenset(["capital", "столицей", "столице", "столицу", "столицею", "столиці"])
@@ -260,6 +94,7 @@ class PlaceRef:
     role: str
     anaphor: bool = False
     plural_region: bool = False
+    each_of: bool = False
 
 
 def role_of(toks: list[Token], lo: int, start: int, end: int, hi: int) -> str:
@@ -287,6 +122,8 @@ def _word_role(toks: list[Token], lo: int, j: int) -> str | None:
         role = "loc"
     elif w in TGT_WORDS or w.startswith(_FLIGHT_PREFIXES):
         role = "tgt"
+    elif w in LOC_WORDS and j > lo and toks[j - 1].text in SRC_WORDS:
+        role = "src"  # "fired from over the Caspian Sea"
     elif w in LOC_WORDS:
         flight = w == "на" and _flight_before(toks, lo, j)
         fired = w in ("on", "into") and j > lo and toks[j - 1].text in ("fired", "launched")
@@ -307,15 +144,26 @@ def _flight_before(toks: list[Token], lo: int, j: int) -> bool:
     return any(toks[k].text.startswith(_FLIGHT_PREFIXES) for k in range(max(lo, j - 3), j))
 
 
+_TWIN = {"UA-30": "UA-32", "RU-MOW": "RU-MOS"}
+
+
 class Resolver:
     """Remembers the latest mentions of a text to resolve anaphors."""
 
-    def __init__(self, capital: str) -> None:
-        self.capital = capital
+    def __init__(self, capital: Callable[[], str]) -> None:
+        self._capital = capital
+        self._capital_code: str | None = None
         self.last_region: str | None = None
         self.last_city: str | None = None
         self.last_sea: str | None = None
         self.last_country: str | None = None
+
+    @property
+    def capital(self) -> str:
+        """Moscow or Kyiv, decided only when a text says "the capital" (it costs a scan)."""
+        if self._capital_code is None:
+            self._capital_code = self._capital()
+        return self._capital_code
 
     def note(self, place: Place, *, city: bool) -> None:
         """Record a mention (called in text order)."""
@@ -331,17 +179,19 @@ class Resolver:
 
     def resolve(self, word: str, prev: str) -> str | None:
         """Code an anaphoric noun stands for, or None."""
-        if word in ANAPHOR_CAPITAL:
-            return self.capital
-        if word in ANAPHOR_PENINSULA:
-            return "UA-43"
-        if word in ANAPHOR_CITY:
+        fixed = {"capital": self.capital, "peninsula": "UA-43"}
+        kind = _ANAPHOR_KIND.get(word)
+        if kind in fixed:
+            return fixed[kind]
+        if kind == "city":
             return self.last_city or self.last_region
-        if word in ANAPHOR_SEA:
+        if kind == "sea":
             return self.last_sea
-        if word in ("country", "країни", "страны"):
+        if kind == "country":
             return self.last_country
-        return self.last_region if is_anaphor_word(word) else None
+        if kind == "region" and self.last_region in _TWIN:
+            return _TWIN[self.last_region]  # "над Києвом та областю": the oblast around it
+        return self.last_region if kind else None
 
 
 def is_anaphor_word(word: str) -> bool:
@@ -375,3 +225,12 @@ _ANAPHOR_ALL = frozenset(
     | ANAPHOR_DISTRICT
     | ANAPHOR_COAST
 )
+_ANAPHOR_KIND: dict[str, str] = {
+    **dict.fromkeys(ANAPHOR_DISTRICT | ANAPHOR_THERE | ANAPHOR_COAST, "other"),
+    **dict.fromkeys(ANAPHOR_REGION, "region"),
+    **dict.fromkeys(ANAPHOR_CITY, "city"),
+    **dict.fromkeys(ANAPHOR_SEA, "sea"),
+    **dict.fromkeys(ANAPHOR_PENINSULA, "peninsula"),
+    **dict.fromkeys(ANAPHOR_CAPITAL, "capital"),
+    **dict.fromkeys(("country", "країни", "страны"), "country"),
+}

@@ -62,16 +62,56 @@ def read_sentence(
         seg.refs = [r for r in seg.refs if id(r) not in used_refs]
         if not seg.blocked:
             pending.append(seg)
+    _headline(pending)
     derived = _last_value(nums)
+    deferred = [
+        s for s in pending if s.subset or (s.nums and s.nums[0].of_them and _counted_before(s, pending))
+    ]
+    for seg in deferred:
+        seg.done = True
     _pair_in_segments(pending, out, sentence, derived)
     link_orphans(pending, out, sentence, derived, prior)
-    out.statements = _drop_breakdowns(out.statements)
+    _parts(deferred, pending, out, sentence, derived)
+    out.statements = _drop_breakdowns(out.statements, out, [t.text for t in toks])
     if not out.statements and any(n.vague_all for seg in pending if not seg.done for n in seg.nums):
         # "Seventeen were aimed at Kyiv, and every one was destroyed": the target, null count.
         for r in refs:
             if r.role == "tgt" and r.kind in ROW_KINDS:
                 out.statements.append(Statement(list(dict.fromkeys(r.codes)), None, sentence))
     return out
+
+
+def _headline(pending: list[Segment]) -> None:
+    """'Sumy: air defence shot down 3 drones': a place heading the sentence places it."""
+    if not pending or not pending[0].colon_after or pending[0].nums:
+        return
+    head = pending[0]
+    if len(head.refs) == 1 and head.refs[0].role == "none" and head.hi - head.lo <= 3:
+        head.refs[0].role = "loc"
+
+
+def _counted_before(seg: Segment, pending: list[Segment]) -> bool:
+    return any(s.nums for s in pending if s.hi <= seg.lo)
+
+
+def _parts(
+    deferred: list[Segment],
+    pending: list[Segment],
+    out: SentenceReading,
+    sentence: int,
+    derived: int | None,
+) -> None:
+    """'including ...', 'one of them ...': a subset of a region figure is not added, but the
+    parts of an overall figure ('30 drones, including 10 over Bryansk') are region rows."""
+    for seg in deferred:
+        before = [s.stmt for s in pending if s.hi <= seg.lo and s.stmt is not None]
+        if before and isinstance(before[-1], Statement):
+            continue  # part of a region's figure: already counted there
+        loc = [r for r in seg.refs if r.role == "loc" and r.kind in ROW_KINDS]
+        if seg.nums and loc:
+            res = make(seg.nums, choose(loc, seg.nums[0]), sentence, derived)
+            emit(out, res)
+            seg.stmt = res
 
 
 def _absorb_all(seg: Segment, prev: Segment | None) -> None:
@@ -93,20 +133,12 @@ def _pair_in_segments(
     pending: list[Segment], out: SentenceReading, sentence: int, derived: int | None
 ) -> None:
     """Pair counts with locative places inside each segment."""
-    last_st: Statement | None = None
     for i, seg in enumerate(pending):
         _absorb_all(seg, pending[i - 1] if i > 0 else None)
         loc = [r for r in seg.refs if r.role == "loc"] or [
             r for r in seg.refs if r.role == "none" and r.kind in ROW_KINDS
         ]
-        if (seg.subset or (seg.nums and seg.nums[0].of_them)) and last_st is not None:
-            seg.done = True  # "one of them over Kremenchuk": a subset of the figure before
-            seg.nums = []
-            continue
-        if seg.subset and not (seg.nums and loc):
-            seg.done = True  # "including four bound for the capital": a part, not a place
-            continue
-        if not (seg.nums and loc):
+        if seg.done or not (seg.nums and loc):
             continue
         if len(seg.nums) == len(loc) > 1:
             chunks = [([n], g) for n, g in zip(seg.nums, loc, strict=True)]
@@ -118,29 +150,56 @@ def _pair_in_segments(
                 res.running = True
             emit(out, res)
             seg.stmt = res
-            if isinstance(res, Statement):
-                last_st = res
         seg.done = True
 
 
-def _drop_breakdowns(sts: list[Statement]) -> list[Statement]:
-    """'seven over the region, five in X district and two near Y' -> keep the seven only."""
+_BREAKDOWN = (
+    ("из", "них"),
+    ("з", "них"),
+    ("of", "them"),
+    ("of", "which"),
+    ("в", "том"),
+    ("including",),
+    (":",),
+    ("зокрема",),
+    ("серед", "них"),
+)
+
+
+def _marked(words: list[str], lo: int, hi: int) -> bool:
+    """A breakdown marker ('из них', 'of them', 'including') between two positions."""
+    return any(tuple(words[k : k + len(m)]) == m for k in range(lo, hi) for m in _BREAKDOWN)
+
+
+def _drop_breakdowns(sts: list[Statement], out: SentenceReading, words: list[str]) -> list[Statement]:
+    """A figure followed by its breakdown in the same sentence.
+
+    'seven over the region, five in X district and two near Y' keeps the seven only;
+    '18 over the region, of them 11 over A, 4 over B and 3 over C' makes the 18 a total.
+    """
     keep: list[Statement] = []
     skip: set[int] = set()
     for i, st in enumerate(sts):
         if i in skip:
             continue
-        keep.append(st)
-        if st.count is None or len(set(st.codes)) != 1:
-            continue
-        parts = []
-        for j in range(i + 1, len(sts)):
-            other = sts[j]
-            if set(other.codes) != set(st.codes) or other.count is None or other.increment:
-                break
-            parts.append(j)
-        if parts and sum(sts[j].count or 0 for j in parts) == st.count:
+        parts = [j for j in range(i + 1, len(sts)) if sts[j].count is not None]
+        total = sum(sts[j].count or 0 for j in parts)
+        same = bool(parts) and all(set(sts[j].codes) == set(st.codes) for j in parts)
+        listed = bool(parts) and _marked(words, st.pos + 1, sts[parts[0]].pos)
+        if same and st.count is not None and listed and total <= st.count:
+            keep.append(st)  # 'four over X: two in A district, two in B' (B not in the gazetteer)
             skip.update(parts)
+            continue
+        if st.count is None or len(set(st.codes)) != 1 or not parts or total != st.count:
+            keep.append(st)
+            continue
+        if same:
+            keep.append(st)
+            skip.update(parts)
+        elif len(parts) >= 2 and not st.increment and _marked(words, st.pos + 2, sts[parts[0]].pos):
+            out.totals.append(Total(st.count, st.sentence, st.approx, st.lower))
+        else:
+            keep.append(st)
     return keep
 
 

@@ -10,6 +10,7 @@ over Tula and Kaluga" are read as one unit.
 from __future__ import annotations
 
 from service.extract.gazetteer import OBLAST_TWIN, Mention
+from service.extract.lexicon import words
 from service.extract.places import (
     ANAPHOR_CAPITAL,
     ANAPHOR_THERE,
@@ -23,112 +24,22 @@ from service.extract.places import (
 from service.extract.text import Token
 
 _DETERMINERS = frozenset(
-    [
-        "the",
-        "our",
-        "his",
-        "her",
-        "its",
-        "their",
-        "this",
-        "that",
-        "same",
-        "wider",
-        "whole",
-        "entire",
-        "itself",
-        "territory",
-        "of",
-        "тем",
-        "же",
-        "той",
-        "самой",
-        "самим",
-        "самом",
-        "этой",
-        "этим",
-        "цією",
-        "цим",
-        "ней",
-        "нашим",
-        "нашей",
-        "нашою",
-        "всей",
-        "всій",
-        "всьому",
-        "всем",
-        "территорией",
-        "территории",
-        "территорію",
-        "території",
-    ]
+    words(
+        "the our his her its their this that same wider whole entire itself territory of тем же "
+        "той самой самим самом этой этим цією цим ней нашим нашей нашою всей всій всьому всем "
+        "территорией территории территорію території"
+    )
 )
 _LIST_GLUE = frozenset(
-    [
-        ",",
-        "and",
-        "и",
-        "і",
-        "й",
-        "та",
-        "the",
-        "over",
-        "над",
-        "of",
-        "a",
-        "as",
-        "well",
-        "also",
-        "both",
-        "people's",
-        "republics",
-        "republic",
-        "region",
-        "regions",
-        "oblast",
-        "oblasts",
-        "krai",
-        "territory",
-        "областью",
-        "области",
-        "областю",
-        "області",
-        "область",
-        "краем",
-        "края",
-        "край",
-        "республикой",
-        "республики",
-        "республіки",
-        "районом",
-        "району",
-        "районі",
-        "района",
-        "районе",
-        "district",
-        "districts",
-        "city",
-        "город",
-        "города",
-        "городом",
-        "в",
-        "у",
-        "на",
-    ]
+    words(
+        ", and и і й та the over над of a as well also both people's republics republic region "
+        "regions oblast oblasts krai territory областью области областю області область краем "
+        "края край республикой республики республіки районом району районі района районе district "
+        "districts city город города городом в у на"
+    )
 )
 _PLURAL_REGION = frozenset(
-    [
-        "regions",
-        "oblasts",
-        "областями",
-        "областях",
-        "областей",
-        "областям",
-        "области",
-        "області",
-        "регионах",
-        "регионами",
-    ]
+    words("regions oblasts областями областях областей областям области області регионах регионами")
 )
 _ROW = frozenset({"region", "city", "sea", "country"})
 _GENERIC_COUNTRY = frozenset(["країни", "країна", "країні", "країну", "страны", "стране", "страна", "страну"])
@@ -211,6 +122,8 @@ def _anaphor_context(
         w = toks[j].text
         if w in _ANY_PREP or w in ("к", "до", "approaching"):
             return True
+        if w in ("та", "и", "і", "й", "and") and j - 1 >= lo and toks[j - 1].kind == "word":
+            return True  # "над Києвом та областю", "over Kyiv and the region"
         if w not in _DETERMINERS or j in by_start:
             return False
         j -= 1
@@ -238,6 +151,8 @@ def group_refs(toks: list[Token], refs: list[PlaceRef]) -> list[PlaceRef]:
             continue
         out.append(PlaceRef(ref.tok, ref.end, list(ref.codes), ref.kind, ref.role, ref.anaphor))
     for ref in out:
+        before = [toks[k].text for k in range(max(0, ref.tok - 3), ref.tok)]
+        ref.each_of = "each" in before and "of" in before  # "two over each of the X and Y regions"
         if ref.kind == "direction" and len(ref.codes) > 1:
             ref.kind = "national"
         nxt = toks[ref.end].text if ref.end < len(toks) else ""

@@ -18,27 +18,10 @@ from service.extract.text import Token
 _PUNCT_BOUNDARY = frozenset(",;:()[]")
 _AND_WORDS = frozenset(["and", "и", "і", "й", "та"])
 _CLAUSE_WORDS = frozenset(
-    [
-        "while",
-        "but",
-        "whereas",
-        "where",
-        "after",
-        "when",
-        "а",
-        "но",
-        "але",
-        "проте",
-        "однако",
-        "где",
-        "де",
-        "після",
-        "после",
-        "while",
-        "whilst",
-        "although",
-        "though",
-    ]
+    lx.words(
+        "while but whereas where after when а но але проте однако где де після после while whilst "
+        "although though"
+    )
 )
 _CONNECTORS = frozenset([",", "and", "и", "і", "й", "та", "the", "over", "над", "of", "a"])
 _NEG_EXCEPT_NEXT = ("менее", "менше", "более", "уточн", "только", "лише", "лишь", "раз")
@@ -131,7 +114,8 @@ def build_segments(
     return segs
 
 
-_NEG, _CUE, _TGT, _TOTAL, _LOST = 1, 2, 4, 8, 16
+_NEG, _CUE, _TGT, _TOTAL, _LOST, _LAUNCH = 1, 2, 4, 8, 16, 32
+_RESP6 = frozenset(p[:6] for p in lx.RESPECTIVE_PREFIXES)
 _SUBSET_FIRSTS = frozenset(p[0] for p in lx.SUBSET_WORDS)
 _SUBSET_STRINGS = tuple(f" {' '.join(p)} " for p in lx.SUBSET_WORDS)
 
@@ -144,6 +128,8 @@ def _flags(w: str) -> int:
         f |= _NEG
     if w.startswith(lx.DEBRIS_PREFIXES + lx.DAMAGE_PREFIXES + lx.LAUNCH_PREFIXES):
         f |= _CUE
+    if w.startswith(lx.LAUNCH_PREFIXES):
+        f |= _LAUNCH
     if w in lx.TARGET_WORDS or (w.startswith(lx.ATTACK_PREFIXES) and w != "attacks"):
         f |= _TGT
     if w in lx.TOTAL_WORDS:
@@ -163,8 +149,9 @@ def _annotate(toks: list[Token], seg: Segment) -> None:
         nxt = words[k + 1] if k + 1 < len(words) else ""
         if f & _NEG and not nxt.startswith(_NEG_EXCEPT_NEXT):
             negated = True
-        if f & _CUE or (f & _TGT and weapon_of(nxt) is None):
-            cue = True
+        prv = words[k - 1] if k else ""
+        if (f & _CUE and not (f & _LAUNCH and weapon_of(prv))) or (f & _TGT and weapon_of(nxt) is None):
+            cue = True  # ('missiles launched by Russia' is a participle, not a launch site)
         seg.total_word = seg.total_word or bool(f & _TOTAL)
         seg.lost = seg.lost or bool(f & _LOST)
     if any(w in _SUBSET_FIRSTS for w in words):
@@ -179,7 +166,11 @@ def resolve_respectively(
     toks: list[Token], lo: int, hi: int, refs: list[PlaceRef], nums: list[Num]
 ) -> tuple[list[tuple[Num, PlaceRef]], set[int], set[int]]:
     """Pair a run of numbers with a list of places in order when "respectively" is said."""
-    resp = [i for i in range(lo, hi) if toks[i].text.startswith(lx.RESPECTIVE_PREFIXES)]
+    resp = [
+        i
+        for i in range(lo, hi)
+        if toks[i].text[:6] in _RESP6 and toks[i].text.startswith(lx.RESPECTIVE_PREFIXES)
+    ]
     if not resp:
         return [], set(), set()
     anchor = resp[0]

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
-from functools import lru_cache
 
 from service.extract import lexicon as lx
+from service.extract.classify import reporting_side
 from service.extract.gazetteer import Mention
 from service.extract.text import Token, split_sentences
 
@@ -101,23 +101,30 @@ def analyse_sentences(
     return infos
 
 
-@lru_cache(maxsize=65536)
-def _intercept_word(w: str) -> bool:
-    return w.startswith(lx.INTERCEPT_PREFIXES)
+_INTERCEPT_RE = re.compile(
+    r"(?<![\w'\-])(?:"
+    + "|".join(sorted((re.escape(p) for p in lx.INTERCEPT_PREFIXES), key=len, reverse=True))
+    + ")"
+)
 
 
-def intercepts(toks: list[Token]) -> list[int]:
-    """Token positions of verbs/nouns claiming an interception (not 'debris of a downed')."""
+def intercepts(toks: list[Token], norm: str) -> list[int]:
+    """Token positions of verbs/nouns claiming an interception (not 'debris of a downed').
+
+    One regex pass over the text finds the candidate words; only those are checked.
+    """
     out: list[int] = []
     n = len(toks)
-    for i, tok in enumerate(toks):
-        w = tok.text.strip('"')
-        if tok.kind != "word" or not _intercept_word(w):
+    starts = [t.start for t in toks]
+    for m in _INTERCEPT_RE.finditer(norm):
+        i = bisect_left(starts, m.start())
+        if i >= n or toks[i].start != m.start() or toks[i].kind != "word":
             continue
+        w = toks[i].text
         particle = lx.PHRASAL.get(w)
-        if particle is not None and not (i + 1 < n and toks[i + 1].text == particle):
+        if particle is not None and not (i + 1 < n and toks[i + 1].text in particle):
             continue
-        if w.startswith(("landed",)) and not (i > 0 and toks[i - 1].text == '"'):
+        if w.startswith("landed") and not (i > 0 and toks[i - 1].text == '"'):
             continue
         if any(toks[j].text.startswith(lx.DEBRIS_PREFIXES) for j in range(max(0, i - 4), i)):
             continue
@@ -126,12 +133,11 @@ def intercepts(toks: list[Token]) -> list[int]:
 
 
 def capital_of(norm: str, mentions: list[tuple[int, int, Mention]], lang: str) -> str:
-    """Which capital "the capital"/"столица" means in this text."""
-    codes = {m.place.code for _, _, m in mentions}
-    if codes & {"RU-MOW", "RU-MOS"}:
+    """Which capital "the capital"/"столица" means: Moscow or Kyiv, from the claimant."""
+    codes = [m.place.code for _, _, m in mentions]
+    if {"RU-MOW", "RU-MOS"} & set(codes):
         return "RU-MOW"
-    if codes & {"UA-30", "UA-32"} or lang == "uk":
+    if {"UA-30", "UA-32"} & set(codes):
         return "UA-30"
-    if "ukrain" in norm or "украин" in norm or "всу" in norm:
-        return "UA-30"
-    return "RU-MOW"
+    side = reporting_side(norm, [], codes, lang)
+    return "RU-MOW" if side == "RU" else "UA-30"

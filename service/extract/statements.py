@@ -32,6 +32,7 @@ class Statement:
     local_source: bool = False
     conflict: bool = False
     nparts: int = 1
+    pos: int = -1
 
 
 @dataclass(slots=True)
@@ -89,12 +90,13 @@ def make(nums: list[Num], group: PlaceRef, sentence: int, derived: int | None) -
         sentence,
         approx,
         lower,
-        first.each,
+        first.each or group.each_of,
         any(n.running for n in nums),
         any(n.increment for n in nums),
         weapon_parts(nums),
     )
     st.nparts = len(nums)
+    st.pos = nums[0].tok
     return st
 
 

@@ -114,8 +114,7 @@ def tokenize(norm: str) -> list[Token]:
     """Split normalised text into tokens (one linear regex pass)."""
     kinds = _KINDS
     return [
-        _NEW(Token, (m.group(), *m.span(), kinds[m.lastgroup or "punct"]))
-        for m in _TOKEN_RE.finditer(norm)
+        _NEW(Token, (m.group(), *m.span(), kinds[m.lastgroup or "punct"])) for m in _TOKEN_RE.finditer(norm)
     ]
 
 

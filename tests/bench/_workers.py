@@ -26,12 +26,19 @@ from tests.bench._common import REPO_ROOT, cpu_seconds
 from tests.support.skytally_worker import WorkerHandle
 
 
-def spawn_skytally_worker(env: dict[str, str], log_path: Path, loglevel: str = "info") -> WorkerHandle:
-    """Start ``python -m service worker`` (not yet waited for: see :func:`wait_healthy`)."""
+def spawn_skytally_worker(
+    env: dict[str, str], log_path: Path, loglevel: str = "info", profile: Path | None = None
+) -> WorkerHandle:
+    """Start ``python -m service worker`` (not yet waited for: see :func:`wait_healthy`).
+
+    ``profile``: run it under cProfile, the stats written to that file when it stops.
+    """
     port = free_port()
     full = {**os.environ, **env, "SKYTALLY_WEB_PORT": str(port)}
+    prof = ["-m", "cProfile", "-o", str(profile)] if profile else []
     argv = [
         sys.executable,
+        *prof,
         "-m",
         "service",
         "worker",
@@ -91,6 +98,17 @@ def ensure_alive(procs: Callable[[], list[tuple[Any, Path]]]) -> Callable[[], No
 
 
 # --------------------------------------------------------------------------- topics
+
+
+#: skytally's tables (service/app.py); their changelog topics are created before the worker
+#: starts: a worker creating them itself sometimes crash-loops its agent on faust's
+#: PartitionsMismatch ("changelog topic ... has 0 partitions"), seen on a fresh Kafka.
+TABLES = ("statements", "region-buckets", "alert-state")
+
+
+def changelogs(app_id: str) -> list[str]:
+    """The changelog topics of a skytally worker group."""
+    return [f"{app_id}-{table}-changelog" for table in TABLES]
 
 
 async def create_topics(bootstrap: str, names: list[str], partitions: int = 4) -> None:
@@ -161,6 +179,16 @@ class Progress:
     seen: set[Any] = field(default_factory=set)
     records: int = 0
 
+    def add(self, ident: Any, timestamp_ms: int) -> None:
+        """Count one output record (``ident`` None or already seen: not a new item)."""
+        self.records += 1
+        if ident is None or ident in self.seen:
+            return
+        self.seen.add(ident)
+        self.done += 1
+        self.first_ms = timestamp_ms if self.first_ms is None else min(self.first_ms, timestamp_ms)
+        self.last_ms = timestamp_ms if self.last_ms is None else max(self.last_ms, timestamp_ms)
+
     def rate(self) -> float:
         """Items per second between the first and the last record's CreateTime."""
         if self.first_ms is None or self.last_ms is None or self.last_ms <= self.first_ms:
@@ -216,19 +244,9 @@ async def follow(
             batches = await consumer.getmany(timeout_ms=200, max_records=5000)
             for tp, records in batches.items():
                 for record in records:
-                    progress.records += 1
                     if on_record is not None:
                         on_record(tp.topic, record)
-                    ident = identify(tp.topic, record)
-                    if ident is None or ident in progress.seen:
-                        continue
-                    progress.seen.add(ident)
-                    progress.done += 1
-                    ts = record.timestamp
-                    if progress.first_ms is None or ts < progress.first_ms:
-                        progress.first_ms = ts
-                    if progress.last_ms is None or ts > progress.last_ms:
-                        progress.last_ms = ts
+                    progress.add(identify(tp.topic, record), record.timestamp)
             if cpu_start is None and progress.done:
                 cpu_start = _cpu(groups)
                 wall_start = time.monotonic()

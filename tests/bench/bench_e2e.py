@@ -33,6 +33,7 @@ import asyncio
 import math
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
@@ -50,7 +51,9 @@ from tests.bench._common import (
     start_broker,
     unique,
 )
+from tests.bench._profile import summarize
 from tests.bench._workers import (
+    changelogs,
     create_topics,
     delete_topics,
     ensure_alive,
@@ -130,17 +133,27 @@ async def trivial_run(
 
 
 async def skytally_run(
-    bootstrap: str, topic: str, expect: int, workers: int, cleanup: Cleanup, run: int, broker_pid: int | None
+    bootstrap: str,
+    topic: str,
+    expect: int,
+    workers: int,
+    cleanup: Cleanup,
+    run: int,
+    broker_pid: int | None,
+    profile: Path | None = None,
 ) -> dict[str, float]:
-    """(c) ``workers`` skytally workers in one group; rate from first to last extraction result."""
+    """(c) ``workers`` skytally workers in one group; rate from first to last extraction result.
+
+    ``profile``: run the (single) worker under cProfile, stats to that file.
+    """
     app_id = unique(f"bench-sky{workers}")
     env = worker_env(bootstrap, app_id, app_id, cleanup.tmp / app_id, SKYTALLY_TOPIC_REPORTS=topic)
     outputs = [v for k, v in env.items() if k.startswith("SKYTALLY_TOPIC_") and v != topic]
-    await create_topics(bootstrap, outputs)
+    await create_topics(bootstrap, [*outputs, *changelogs(app_id)])
     handles = []
     try:
         for i in range(workers):
-            handle = spawn_skytally_worker(env, cleanup.tmp / f"sky{workers}-{run}-{i}.log")
+            handle = spawn_skytally_worker(env, cleanup.tmp / f"sky{workers}-{run}-{i}.log", profile=profile)
             cleanup.process(f"skytally worker {i}", handle.proc)
             handles.append(handle)
         wait_healthy(handles)
@@ -178,10 +191,7 @@ async def skytally_run(
     finally:
         for handle in handles:
             handle.stop()
-        await delete_topics(
-            bootstrap,
-            [*outputs, *(f"{app_id}-{t}-changelog" for t in ("statements", "region-buckets", "alert-state"))],
-        )
+        await delete_topics(bootstrap, [*outputs, *changelogs(app_id)])
 
 
 def print_table(results: dict[str, list[dict[str, float]]], args: argparse.Namespace) -> None:
@@ -249,6 +259,12 @@ async def run(args: argparse.Namespace, cleanup: Cleanup) -> None:
             print(f"    skytally x{w}: {s['rate']:,.0f}/s")
             results[f"skytally x{w}"].append(s)
     print_table(results, args)
+    if args.profile:
+        print("\n--- profiling one skytally worker under cProfile (not in the table) ---")
+        prof = Path(args.profile).resolve()
+        s = await skytally_run(bootstrap, topic, len(payloads), 1, cleanup, 0, broker_pid, profile=prof)
+        print(f"    skytally x1 under cProfile: {s['rate']:,.0f}/s")
+        print(summarize(prof, len(payloads)))
 
 
 def main() -> None:
@@ -265,6 +281,7 @@ def main() -> None:
         default="raw,trivial",
         help="ceilings to measure besides skytally: raw,trivial (empty: none)",
     )
+    parser.add_argument("--profile", default=None, help="also run one worker under cProfile, stats to FILE")
     parser.add_argument("--keep", action="store_true", help="keep worker logs (temp dir is printed)")
     args = parser.parse_args()
     print(

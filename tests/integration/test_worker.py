@@ -33,7 +33,7 @@ CASES: list[tuple[str, str, str, dict[str, int | None], int]] = [
 ]
 # The shared seed is beside the repository in CI and on developer machines. It goes first:
 # it is the oldest report, and a statement older than the grace period behind what the worker
-# has already seen is (rightly) not counted.
+# has already seen is counted into its closed window but (rightly) raises no alert.
 if SEED.exists():
     CASES.insert(
         0,

@@ -116,14 +116,22 @@ def test_alert_resolves_when_the_window_closes(tables: dict[str, Any], runtime: 
     assert all(a.ends_at is not None for a in resolved)
 
 
-def test_statement_later_than_grace_is_not_counted(tables: dict[str, Any], runtime: Any) -> None:
-    """A statement whose windows closed is counted in the late metric, not in the windows."""
+def test_late_statement_is_counted_without_alerting_by_default(tables: dict[str, Any], runtime: Any) -> None:
+    """Beyond grace, the default policy corrects the closed window's count but raises no alert."""
+    run(tables, runtime, result("a", {"RU-ROS": 1}, end=END + timedelta(hours=48)))
+    out = run(tables, runtime, result("b", {"RU-BRY": 20}, end=END))
+    assert 20 == latest_counts(out)[("1h", "RU-BRY")]
+    assert [] == out.alerts
+    assert 1.0 <= runtime.metrics.registry.get_sample_value("skytally_late_statements_total", {"window": "1h"})
+
+
+def test_late_statement_is_dropped_with_the_drop_policy(tables: dict[str, Any], runtime: Any) -> None:
+    """With SKYTALLY_LATE_POLICY=drop a late statement changes no window, and is still counted as late."""
+    runtime.settings = runtime.settings.model_copy(update={"late_policy": "drop"})
     run(tables, runtime, result("a", {"RU-ROS": 1}, end=END + timedelta(hours=48)))
     out = run(tables, runtime, result("b", {"RU-BRY": 5}, end=END))
     assert [] == out.counts
-    assert 1.0 <= runtime.metrics.registry.get_sample_value(
-        "skytally_late_statements_total", {"window": "1h"}
-    )
+    assert 1.0 <= runtime.metrics.registry.get_sample_value("skytally_late_statements_total", {"window": "1h"})
 
 
 def test_unreadable_message_raises_input_error() -> None:

@@ -135,6 +135,81 @@ CASES: list[tuple[str, str, dict[str, int | None]]] = [
     ),
 ]
 
+CASES += [
+    (
+        "parenthetical_counts",
+        "The drones were destroyed over the regions of Bryansk (12), Kursk (5) and Oryol (3), the "
+        "ministry said.",
+        {"Bryansk Oblast": 12, "Kursk Oblast": 5, "Oryol Oblast": 3},
+    ),
+    (
+        "colon_items",
+        "Air defence destroyed 9 drones. Bryansk region: 5; Kursk region: 4.",
+        {"Bryansk Oblast": 5, "Kursk Oblast": 4},
+    ),
+    (
+        "of_them_breakdown",
+        "Russian air defences downed 26 Ukrainian drones overnight, the ministry said, 10 of them "
+        "over the Belgorod region.",
+        {"Belgorod Oblast": 10},
+    ),
+    (
+        "of_them_subset",
+        "Air defence destroyed eight drones over the Poltava region, one of them over Kremenchuk.",
+        {"Poltava Oblast": 8},
+    ),
+    (
+        "breakdown_same_region",
+        "Seven drones were destroyed over the Leningrad Region, five in the Kingisepp district and "
+        "two near Kirishi, the governor said.",
+        {"Leningrad Oblast": 7},
+    ),
+    (
+        "capital_from_claimant",
+        "Russia's Defence Ministry said three Ukrainian drones were destroyed over the capital.",
+        {"Moscow": 3},
+    ),
+    (
+        "all_of_them",
+        "From 1500 to 1700 GMT seven more drones were destroyed, all of them over the Kursk Region.",
+        {"Kursk Oblast": 7},
+    ),
+]
+
+CASES += [
+    (
+        "headline_place",
+        "Sumy: air defence shot down 3 Shahed drones overnight, the regional administration said.",
+        {"Sumy Oblast": 3},
+    ),
+    (
+        "city_and_the_region_group",
+        "Air defence shot down 14 drones over Kyiv and the region overnight.",
+        {"Kyiv": None, "Kyiv Oblast": None},
+    ),
+    (
+        "launch_area_not_counted",
+        "Of the 20 cruise missiles fired by bombers from over the Caspian Sea, 16 were destroyed "
+        "over the Kyiv region.",
+        {"Kyiv Oblast": 16},
+    ),
+]
+
+CASES += [
+    (
+        "each_of_the",
+        "Two drones were downed over each of the Bryansk and Kursk regions.",
+        {"Bryansk Oblast": 2, "Kursk Oblast": 2},
+    ),
+    ("ew_jammed", "Electronic warfare jammed four drones over the Tula Region.", {"Tula Oblast": 4}),
+    ("took_out", "Air defence took out three drones over the Oryol Region.", {"Oryol Oblast": 3}),
+    (
+        "unspecified_number",
+        "An unspecified number of drones were shot down over the Belgorod region.",
+        {"Belgorod Oblast": None},
+    ),
+]
+
 NEGATIVES: list[tuple[str, str]] = [
     ("hit_or_debris", "Fragments of a drone damaged a warehouse roof in the Lipetsk Region."),
     ("fire", "A fire broke out at a fuel depot in the Bryansk Region after a drone strike."),

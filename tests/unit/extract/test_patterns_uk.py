@@ -84,6 +84,41 @@ CASES: list[tuple[str, str, dict[str, int | None]]] = [
     ),
 ]
 
+CASES += [
+    ("z_nykh_breakdown", "Збито 30 ворожих дронів, з них 10 — на Київщині.", {"Kyiv Oblast": 10}),
+    (
+        "region_anaphor_speaker_after",
+        "Над областю збито 6 дронів, повідомив голова Сумської ОВА.",
+        {"Sumy Oblast": 6},
+    ),
+    (
+        "instrumental_city",
+        "Кілька дронів збито над Вінницею, ще два — над Жмеринкою.",
+        {"Vinnytsia Oblast": 2},
+    ),
+]
+
+CASES += [
+    (
+        "odyn_z_nykh_subset",
+        "На Полтавщині, за словами голови ОВА, збито шість «шахедів», один з них — над Кременчуком.",
+        {"Poltava Oblast": 6},
+    ),
+    (
+        "reshta_null",
+        "Усього за ніч збито 20 цілей: 12 — над Київщиною, 5 — над Житомирщиною, решта — над Черкащиною.",
+        {"Kyiv Oblast": 12, "Zhytomyr Oblast": 5, "Cherkasy Oblast": None},
+    ),
+]
+
+CASES += [
+    (
+        "partial_breakdown_same_region",
+        "Протягом доби над Миколаївщиною збито 4 БпЛА: 2 у Миколаївському районі, 2 — у Вознесенському.",
+        {"Mykolaiv Oblast": 4},
+    ),
+]
+
 NEGATIVES: list[tuple[str, str]] = [
     ("activity", "На Львівщині працює ППО! Залишайтеся в укриттях."),
     ("debris", "Уламки збитого дрона впали на дах будинку в Ірпені."),

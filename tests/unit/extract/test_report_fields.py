@@ -169,3 +169,55 @@ def test_empty_text(read: Reader) -> None:
     result = read("")
     assert result.interceptions == [] and result.claimed_total is None
     assert "no_interceptions" in result.warnings
+
+
+def test_mixed_sides_rows(read: Reader) -> None:
+    """Claims from both sides: each row carries its own reporting side (rule 11)."""
+    result = read(
+        "Ukraine's air force said nine drones were shot down over the Chernihiv region, while "
+        "Russia's Defence Ministry said six Ukrainian drones were destroyed over the Kursk Region."
+    )
+    sides = {r.region: r.reporting_side for r in result.interceptions}
+    assert sides == {"Chernihiv Oblast": "UA", "Kursk Oblast": "RU"}
+    assert result.reporting_side == "UA"
+    assert "mixed_sides" in result.warnings
+
+
+def test_conflicting_sources_keep_local(read: Reader) -> None:
+    """A governor's figure and a smaller ministry figure: the local official's is kept."""
+    result = read(
+        "The governor of the Penza Region said six drones had been shot down over the region. "
+        "The Defence Ministry, however, listed only four over the Penza Region."
+    )
+    assert {r.region: r.count for r in result.interceptions} == {"Penza Oblast": 6}
+
+
+def test_repeated_claim_counted_once(read: Reader) -> None:
+    """The same figure restated in a later quote is not added again."""
+    result = read(
+        "Four drones were destroyed over the Lipetsk Region, the governor said. 'Four drones "
+        "were destroyed over the Lipetsk Region,' he repeated in a video address."
+    )
+    assert {r.region: r.count for r in result.interceptions} == {"Lipetsk Oblast": 4}
+
+
+def test_sea_near_city_stays_city(read: Reader) -> None:
+    """'Over the sea near Balaklava' from a Sevastopol official stays Sevastopol (rule 15)."""
+    result = read("The governor of Sevastopol said two drones were shot down over the sea near Balaklava.")
+    assert {r.region: r.count for r in result.interceptions} == {"Sevastopol": 2}
+
+
+def test_total_only(read: Reader) -> None:
+    """A total and no places: no rows, the total kept."""
+    result = read("Russian air defences shot down 57 drones over the past day, the ministry said.")
+    assert result.interceptions == []
+    assert result.claimed_total == 57
+
+
+def test_weekly_cumulative_not_added(read: Reader) -> None:
+    """A week's or year's running statistic is not part of the night's count."""
+    result = read(
+        "Five drones were shot down over the Kursk Region. The governor said that over the past "
+        "week 40 drones were shot down over the region."
+    )
+    assert {r.region: r.count for r in result.interceptions} == {"Kursk Oblast": 5}

@@ -1,0 +1,86 @@
+"""Exact counts under faults: two workers on four partitions, one SIGKILLed mid-stream and restarted."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.synthetic import generate, truth
+from service.windows import parse_windows
+from tests.support.kafka_io import consume_until, create_topics, produce, values
+from tests.support.session import unique_id
+from tests.support.skytally_worker import WorkerHandle, start_skytally_worker, worker_env
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
+
+WINDOWS = "1h,24h,night"
+
+
+def api_counts(worker: WorkerHandle) -> dict[str, int]:
+    """Every window count the worker's API knows, closed windows included."""
+    body = worker.get("/api/regions?closed=1")
+    return {
+        f"{w}|{datetime.fromisoformat(r['window_start']).isoformat()}|{r['code']}": r["count"]
+        for w, rows in body["windows"].items()
+        for r in rows
+    }
+
+
+def processed_ids(bootstrap: str, topic: str, expected: set[str], timeout: float) -> set[str]:
+    """Report ids seen on the interceptions topic once all of ``expected`` are there."""
+    records = asyncio.run(
+        consume_until(
+            bootstrap, topic, lambda seen: expected <= {v.get("id") for v in values(seen)}, timeout=timeout
+        )
+    )
+    return {v.get("id") for v in values(records)}
+
+
+def wait_equal(workers: list[WorkerHandle], expected: dict[str, int], timeout: float) -> dict[str, dict[str, int]]:
+    """Poll every worker's API until it serves exactly ``expected`` (or time runs out)."""
+    deadline = time.monotonic() + timeout
+    seen: dict[str, dict[str, int]] = {}
+    while time.monotonic() < deadline:
+        seen = {str(w.port): api_counts(w) for w in workers}
+        if all(counts == expected for counts in seen.values()):
+            break
+        time.sleep(1.0)
+    return seen
+
+
+def test_sigkill_mid_stream_keeps_counts_exact(broker: Any, tmp_path: Path) -> None:
+    """Republished, revised and late reports; a worker killed mid-stream: final counts equal the truth."""
+    reports, statements = generate(250, seed=42)
+    expected = truth(statements, parse_windows(WINDOWS))
+    uid = unique_id("fault")
+    env = worker_env(broker.bootstrap, f"t-{uid}", f"skytally-{uid}", tmp_path / "state", SKYTALLY_WINDOWS=WINDOWS)
+    asyncio.run(create_topics(broker.bootstrap, [v for k, v in env.items() if k.startswith("SKYTALLY_TOPIC_")]))
+    first = start_skytally_worker({**env, "SKYTALLY_DATA_DIR": str(tmp_path / "w1")}, tmp_path / "w1.log")
+    second = start_skytally_worker({**env, "SKYTALLY_DATA_DIR": str(tmp_path / "w2")}, tmp_path / "w2.log")
+    try:
+        payloads = [json.dumps(r).encode() for r in reports]
+        half = len(payloads) // 2
+        asyncio.run(produce(broker.bootstrap, env["SKYTALLY_TOPIC_REPORTS"], payloads[:half]))
+        # Let some of it through, then kill one worker outright while the rest streams in.
+        processed_ids(broker.bootstrap, env["SKYTALLY_TOPIC_INTERCEPTIONS"], {reports[half // 3]["id"]}, 90)
+        second.proc.kill()
+        second.proc.wait(10)
+        asyncio.run(produce(broker.bootstrap, env["SKYTALLY_TOPIC_REPORTS"], payloads[half:]))
+        second = start_skytally_worker({**env, "SKYTALLY_DATA_DIR": str(tmp_path / "w2b")}, tmp_path / "w2b.log")
+
+        ids = processed_ids(broker.bootstrap, env["SKYTALLY_TOPIC_INTERCEPTIONS"], {r["id"] for r in reports}, 240)
+        assert {r["id"] for r in reports} <= ids
+        seen = wait_equal([first, second], expected, timeout=90)
+        for port, counts in seen.items():
+            missing = {k: v for k, v in expected.items() if counts.get(k) != v}
+            extra = {k: v for k, v in counts.items() if k not in expected}
+            assert ({}, {}) == (missing, extra), f"worker on port {port}"
+    finally:
+        first.stop()
+        second.stop()
