@@ -210,18 +210,20 @@ class Cleanup:
                 print(f"  cleanup of {name} failed: {exc!r}", file=sys.stderr)
 
 
-def _sigterm(signum: int, frame: FrameType | None) -> None:
+def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
 def cleanup_on_exit(prefix: str, keep: bool = False) -> Iterator[Cleanup]:
-    """A temp dir and a :class:`Cleanup`; SIGTERM behaves like Ctrl-C.
+    """A temp dir and a :class:`Cleanup`; Ctrl-C and SIGTERM stop everything started.
 
     Subprocesses are started in their own session (``service.broker.spawn``), so a Ctrl-C
-    reaches only this script, which then stops them in order and removes the temp dir.
+    reaches only this script, which then stops them in order and removes the temp dir. Our
+    own SIGINT handler (not ``signal.default_int_handler``) also keeps ``asyncio.run`` from
+    installing its own, which only cancels the main task and can be swallowed by aiokafka.
     """
-    previous = signal.signal(signal.SIGTERM, _sigterm)
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     tmp = Path(tempfile.mkdtemp(prefix=f"skytally-{prefix}-"))
     cleanup = Cleanup(tmp, [])
     try:
@@ -231,6 +233,7 @@ def cleanup_on_exit(prefix: str, keep: bool = False) -> Iterator[Cleanup]:
         raise SystemExit(130) from None
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip cleanup
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
             cleanup.run()
             if keep:
@@ -238,8 +241,8 @@ def cleanup_on_exit(prefix: str, keep: bool = False) -> Iterator[Cleanup]:
             else:
                 shutil.rmtree(tmp, ignore_errors=True)
         finally:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def start_broker(kind: str, cleanup: Cleanup, **kafka_props: str) -> Any:

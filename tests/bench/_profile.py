@@ -8,6 +8,8 @@ from pathlib import Path
 #: (label, file fragment, function name): cumulative time of these functions, per report.
 SPOTS = (
     ("stage 1 agent: extract_reports (all of it)", "service/agents.py", "extract_reports"),
+    ("stage 1 ingest: ReportIngestor._process (all of it)", "service/ingest.py", "_process"),
+    ("  pipeline.read_message (decode + extract)", "service/pipeline.py", "read_message"),
     ("  decode_report (JSON + pydantic ReportIn)", "service/decode.py", "decode_report"),
     ("  extract_report (the extractor)", "service/extract/extractor.py", "extract_report"),
     ("  statement_fingerprint", "service/aggregate.py", "statement_fingerprint"),

@@ -70,8 +70,12 @@ def alert_report(i: int, base: datetime, size: tuple[int, int], rnd: random.Rand
 async def collect_alerts(setup: Setup, arrivals: dict[str, float], stop: asyncio.Event) -> int:
     """Read the alerts topic; note when each report's first 1h alert arrived. Returns records read."""
     consumer = AIOKafkaConsumer(
-        setup.topic("alerts"), bootstrap_servers=setup.bootstrap, group_id=None,
-        auto_offset_reset="earliest", enable_auto_commit=False, fetch_max_wait_ms=20,
+        setup.topic("alerts"),
+        bootstrap_servers=setup.bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=20,
     )
     await consumer.start()
     records = 0
@@ -92,8 +96,9 @@ async def collect_alerts(setup: Setup, arrivals: dict[str, float], stop: asyncio
     return records
 
 
-async def produce_steady(setup: Setup, reports: list[dict[str, Any]], rate: float,
-                         sent_at: dict[str, float]) -> None:
+async def produce_steady(
+    setup: Setup, reports: list[dict[str, Any]], rate: float, sent_at: dict[str, float]
+) -> None:
     """Send ``reports`` at ``rate``/s, noting the hand-over time of each; progress every 5 s."""
     producer = AIOKafkaProducer(bootstrap_servers=setup.bootstrap, acks="all", linger_ms=1)
     await producer.start()
@@ -151,9 +156,11 @@ async def run(args: argparse.Namespace, cleanup: Cleanup) -> None:
     p = {q: percentile(lat, q) for q in (50, 90, 99, 100)}
     print("\n=== produce-to-alert latency ===")
     print_machine(args.broker)
-    print(f"  rate {args.rate:,.0f}/s (achieved {total / produced_in:,.0f}/s) for {args.seconds:.0f} s, "
-          f"reports {args.size}; {total:,} sent, {len(arrivals):,} with a 1h alert; "
-          f"{records:,} alert records read")
+    print(
+        f"  rate {args.rate:,.0f}/s (achieved {total / produced_in:,.0f}/s) for {args.seconds:.0f} s, "
+        f"reports {args.size}; {total:,} sent, {len(arrivals):,} with a 1h alert; "
+        f"{records:,} alert records read"
+    )
     print(f"  measured after {args.warmup:.0f} s warm-up: {len(lat):,} alerts, {missing:,} missing")
     print(f"  worker CPU {cpu:.2f} cores, RSS {(rss_kib(pid) or 0) / 1024:,.0f} MiB")
     print(f"  p50 {p[50]:,.0f} ms   p90 {p[90]:,.0f} ms   p99 {p[99]:,.0f} ms   max {p[100]:,.0f} ms")

@@ -106,10 +106,14 @@ async def run(args: argparse.Namespace, cleanup: Cleanup) -> None:
     print("\n=== worker memory ===")
     print_machine(args.broker)
     kind = f"cycling {args.pool:,} reports" if args.pool else "all new reports"
-    print(f"  {args.rate:,.0f} reports/s of {args.size} ({kind}) for {args.minutes:g} min: {sent:,} sent, "
-          f"{consumed:,.0f} consumed (lag {sent - consumed:,.0f}); worker CPU {cpu:.2f} cores")
-    print(f"  RSS: start {samples[0][1] / 1024:.1f} MiB, after warm-up ({warmup:.0f} s) "
-          f"{base / 1024:.1f} MiB, end {end / 1024:.1f} MiB, max {max(r for _, r in samples) / 1024:.1f} MiB")
+    print(
+        f"  {args.rate:,.0f} reports/s of {args.size} ({kind}) for {args.minutes:g} min: {sent:,} sent, "
+        f"{consumed:,.0f} consumed (lag {sent - consumed:,.0f}); worker CPU {cpu:.2f} cores"
+    )
+    print(
+        f"  RSS: start {samples[0][1] / 1024:.1f} MiB, after warm-up ({warmup:.0f} s) "
+        f"{base / 1024:.1f} MiB, end {end / 1024:.1f} MiB, max {max(r for _, r in samples) / 1024:.1f} MiB"
+    )
     ok = "PASS" if growth < TARGET_GROWTH else "FAIL"
     print(f"  growth after warm-up: {growth:+.1%} (target < {TARGET_GROWTH:.0%}): {ok}")
 
@@ -123,9 +127,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=None, help="seconds before the baseline sample")
     parser.add_argument("--every", type=float, default=5.0, help="seconds between RSS samples")
     parser.add_argument("--size", default="1-4KB", help="report size range, e.g. 1-4KB")
-    parser.add_argument("--pool", type=int, default=0,
-                        help="cycle over this many reports (same ids: redeliveries change no state), "
-                             "to tell a leak from table growth; 0: every report new")
+    parser.add_argument(
+        "--pool",
+        type=int,
+        default=0,
+        help="cycle over this many reports (same ids: redeliveries change no state), "
+        "to tell a leak from table growth; 0: every report new",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the worker log")
     args = parser.parse_args()
     print(f"bench_memory: {args.rate:,.0f} reports/s for {args.minutes:g} min on {args.broker}")
