@@ -29,7 +29,7 @@ demo-once: $(STAMP) ## Same, but exit after the sample feed is processed
 system-deps: ## Install the Debian packages the tests use (Alertmanager, Prometheus, Chromium)
 	@bash scripts/system-deps.sh
 
-test: $(STAMP) system-deps ## Set everything up and run the whole test suite
+test: $(STAMP) system-deps lint ## Set everything up and run the whole test suite (lint included)
 	@if command -v java >/dev/null 2>&1; then $(BIN)/python -m tests.support.kafka_jars; else echo "no java: integration tests use the embedded Tansu broker"; fi
 	$(BIN)/pytest -q
 

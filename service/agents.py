@@ -106,9 +106,7 @@ def _active_partitions() -> set[int] | None:
 @app.timer(interval=30.0)  # type: ignore[untyped-decorator]  # faust leaves timer untyped
 async def alert_housekeeping() -> None:
     """Re-send still-firing alerts whose re-notify interval elapsed; refresh the active gauge."""
-    events, active = alert_flow.housekeeping(
-        alerts_table, runtime, datetime.now(UTC), _active_partitions()
-    )
+    events, active = alert_flow.housekeeping(alerts_table, runtime, datetime.now(UTC), _active_partitions())
     for severity, n in active.items():
         runtime.metrics.alerts_active.labels(severity=severity).set(n)
     for alert in events:

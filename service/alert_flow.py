@@ -171,6 +171,8 @@ def housekeeping(
 def _with_renotified(engine: dict[str, Any], when: str | None) -> dict[str, Any]:
     if when is None:
         return engine
-    alerts = {rule: {**a, "notified_at": max(a.get("notified_at", when), when)}
-              for rule, a in engine.get("alerts", {}).items()}
+    alerts = {
+        rule: {**a, "notified_at": max(a.get("notified_at", when), when)}
+        for rule, a in engine.get("alerts", {}).items()
+    }
     return {**engine, "alerts": alerts}

@@ -248,8 +248,10 @@ async def evaluate(self: Any, gold: str, mismatches: int) -> None:
                     _fail(f"{gold}:{line_no}: not a JSON line ({exc.msg})")
     predictions = {
         str(rec.get("id")): extract_report(
-            str(rec.get("text", "")), report_id=str(rec.get("id")),
-            published=_parse_date(rec.get("published")), language=rec.get("language"),
+            str(rec.get("text", "")),
+            report_id=str(rec.get("id")),
+            published=_parse_date(rec.get("published")),
+            language=rec.get("language"),
         )
         for rec in records
     }

@@ -166,8 +166,15 @@ def _final_table(api: dict[str, Any]) -> Table:
     for window, rows in api.get("windows", {}).items():
         for row in rows:
             start, end = row["window_start"], row["window_end"]
-            table.add_row(window, f"{start[5:10]} {start[11:16]}", f"{end[5:10]} {end[11:16]}",
-                          row["region"], str(row["count"]), str(row["statements"]), str(row["outlets"]))
+            table.add_row(
+                window,
+                f"{start[5:10]} {start[11:16]}",
+                f"{end[5:10]} {end[11:16]}",
+                row["region"],
+                str(row["count"]),
+                str(row["statements"]),
+                str(row["outlets"]),
+            )
     return table
 
 

@@ -1,4 +1,22 @@
-"""Guards against faust-streaming 0.15.3 behaviours that lose or repeat work, measured on Kafka.
+"""Guards against faust-streaming 0.15.3 behaviours that lose or stall work, measured on Kafka.
+
+Found with tests/integration/test_fault_tolerance.py (two workers, four partitions, one
+SIGKILLed mid-stream) on Apache Kafka 4.1: a worker that kept some partitions across a
+rebalance stopped processing them, and later committed offsets past messages nobody processed.
+Three faust/aiokafka behaviours combine; each has a guard here and a test in
+tests/unit/test_faust_guards.py.
+
+Acked offsets dropped at revocation
+    ``Consumer.on_partitions_revoked`` pops the acked-offset bookkeeping of the revoked
+    partitions *before* the app's revocation handler commits, so work acked since the last
+    periodic commit is never committed. Guard: commit acked offsets first.
+
+No seek when nothing was committed
+    After a rebalance faust seeks every partition to its committed offset, but aiokafka's
+    ``seek_to_committed`` does nothing for a partition with no committed offset (or offset 0),
+    so the fetch position stays wherever the previous generation's prefetch left it: the
+    messages between were fetched, dropped from the agent buffers at revocation, and are now
+    skipped. Guard: such partitions are sought to the beginning (``auto_offset_reset=earliest``).
 
 Stale-generation acks (measured: tests/integration/test_fault_tolerance.py lost 22-111
 reports of 617 in 3 of 6 runs on Apache Kafka 4.1 under CPU load, 0 with this guard)
@@ -24,13 +42,15 @@ from typing import Any
 
 import structlog
 from faust.transport.consumer import Consumer
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.types.tuples import ack_lock
 
 log = structlog.get_logger("skytally.faust_guards")
 
 _ORIGINAL_ACK = Consumer.ack
-#: Stale acks refused since start (also exported as a metric by the worker).
-refused = {"stale_generation_acks": 0}
+_ORIGINAL_REVOKED = Consumer.on_partitions_revoked
+#: How often each guard acted since start.
+counts = {"stale_generation_acks": 0, "commits_before_revoke": 0, "seeks_to_beginning": 0}
 
 
 def is_stale(message: Any, current_generation: int | None) -> bool:
@@ -44,14 +64,47 @@ def _ack_current_generation_only(self: Consumer, message: Any) -> bool:
         with ack_lock:
             message.acked = True
             self._unacked_messages.discard(message)
-        refused["stale_generation_acks"] += 1
-        log.debug("stale_generation_ack_refused", tp=str(message.tp), offset=message.offset,
-                  message_generation=message.generation_id, current=self.app.consumer_generation_id)
+        counts["stale_generation_acks"] += 1
+        log.debug(
+            "stale_generation_ack_refused",
+            tp=str(message.tp),
+            offset=message.offset,
+            message_generation=message.generation_id,
+            current=self.app.consumer_generation_id,
+        )
         return False
     return bool(_ORIGINAL_ACK(self, message))
 
 
+async def _commit_then_revoke(self: Consumer, revoked: set[Any]) -> None:
+    if self._acked and any(self._acked.get(tp) for tp in revoked):
+        counts["commits_before_revoke"] += 1
+        try:
+            await self.commit()
+        except Exception as exc:  # noqa: BLE001 - a failed commit only means redelivery (idempotent)
+            log.warning("commit_before_revoke_failed", error=repr(exc)[:300])
+    await _ORIGINAL_REVOKED(self, revoked)
+
+
+async def seek_committed_or_beginning(consumer: Any) -> dict[Any, Any]:
+    """aiokafka's seek_to_committed, plus a seek to the beginning where it would not seek."""
+    committed: dict[Any, Any] = await consumer.seek_to_committed()
+    unsought = [tp for tp, offset in committed.items() if not offset]
+    if unsought:
+        counts["seeks_to_beginning"] += len(unsought)
+        await consumer.seek_to_beginning(*unsought)
+    return committed
+
+
+async def _seek_to_committed(self: AIOKafkaConsumerThread) -> Any:
+    return await self.call_thread(seek_committed_or_beginning, self._ensure_consumer())
+
+
 def install() -> None:
-    """Patch faust's Consumer once (idempotent)."""
+    """Patch faust's consumer classes once (idempotent)."""
     if Consumer.ack is not _ack_current_generation_only:
         Consumer.ack = _ack_current_generation_only  # type: ignore[method-assign]
+    if Consumer.on_partitions_revoked is not _commit_then_revoke:
+        Consumer.on_partitions_revoked = _commit_then_revoke  # type: ignore[method-assign]
+    if AIOKafkaConsumerThread.seek_to_committed is not _seek_to_committed:
+        AIOKafkaConsumerThread.seek_to_committed = _seek_to_committed  # type: ignore[method-assign]

@@ -37,15 +37,21 @@ log = structlog.get_logger("skytally.ingest")
 MAX_RECORDS = 500
 
 
-def dead_letter(err: InputError, topic: str, partition: int, offset: int, timestamp_ms: int | None,
-                raw: bytes | None) -> DeadLetter:
+def dead_letter(
+    err: InputError, topic: str, partition: int, offset: int, timestamp_ms: int | None, raw: bytes | None
+) -> DeadLetter:
     """The dead-letter record for a message that could not be processed."""
     original = raw or b""
     return DeadLetter(
-        reason=err.reason, error=str(err), stage=err.stage, topic=topic, partition=partition,
+        reason=err.reason,
+        error=str(err),
+        stage=err.stage,
+        topic=topic,
+        partition=partition,
         offset=offset,
         timestamp=datetime.fromtimestamp(timestamp_ms / 1000, UTC) if timestamp_ms else None,
-        original_b64=base64.b64encode(original).decode("ascii"), original_size=len(original),
+        original_b64=base64.b64encode(original).decode("ascii"),
+        original_size=len(original),
         received_at=datetime.now(UTC),
     )
 
@@ -77,7 +83,9 @@ class ReportIngestor(Service):
             **config,
         )
         self.producer = AIOKafkaProducer(
-            acks="all", linger_ms=5, max_request_size=max(1 << 20, self.settings.max_report_bytes * 2),
+            acks="all",
+            linger_ms=5,
+            max_request_size=max(1 << 20, self.settings.max_report_bytes * 2),
             **config,
         )
         await self.producer.start()
@@ -120,30 +128,54 @@ class ReportIngestor(Service):
             metrics.last_report_timestamp.set(now)
             self.runtime.extra.setdefault("consumed_at", deque(maxlen=100_000)).append(now)
             self.runtime.extra["last_report_at"] = datetime.now(UTC)
-            message_time = (datetime.fromtimestamp(record.timestamp / 1000, UTC)
-                            if record.timestamp else datetime.now(UTC))
+            message_time = (
+                datetime.fromtimestamp(record.timestamp / 1000, UTC)
+                if record.timestamp
+                else datetime.now(UTC)
+            )
             started = time.perf_counter()
             try:
-                result = pipeline.read_message(record.value, max_bytes=settings.max_report_bytes,
-                                               message_time=message_time)
+                result = pipeline.read_message(
+                    record.value, max_bytes=settings.max_report_bytes, message_time=message_time
+                )
             except InputError as err:
-                letter = dead_letter(err, record.topic, record.partition, record.offset,
-                                     record.timestamp, record.value)
+                letter = dead_letter(
+                    err, record.topic, record.partition, record.offset, record.timestamp, record.value
+                )
                 metrics.dead_letters.labels(reason=err.reason, stage=err.stage).inc()
-                log.warning("dead_letter", reason=err.reason, stage=err.stage, error=str(err)[:300],
-                            topic=record.topic, partition=record.partition, offset=record.offset)
-                pending.append(await self.producer.send(
-                    settings.topic_dead_letter, json.dumps(letter.model_dump(mode="json")).encode(),
-                    key=f"{record.topic}:{record.partition}:{record.offset}".encode(),
-                ))
+                log.warning(
+                    "dead_letter",
+                    reason=err.reason,
+                    stage=err.stage,
+                    error=str(err)[:300],
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                )
+                pending.append(
+                    await self.producer.send(
+                        settings.topic_dead_letter,
+                        json.dumps(letter.model_dump(mode="json")).encode(),
+                        key=f"{record.topic}:{record.partition}:{record.offset}".encode(),
+                    )
+                )
                 continue
             metrics.extraction_seconds.observe(time.perf_counter() - started)
             metrics.reports_extracted.inc()
-            log.info("report_extracted", report_id=result.id, regions=len(result.interceptions),
-                     partition=record.partition, offset=record.offset,
-                     claimed_total=result.claimed_total, fingerprint=result.fingerprint)
-            pending.append(await self.producer.send(
-                settings.topic_interceptions, result.model_dump_json().encode(),
-                key=(result.fingerprint or result.id).encode(),
-            ))
+            log.info(
+                "report_extracted",
+                report_id=result.id,
+                regions=len(result.interceptions),
+                partition=record.partition,
+                offset=record.offset,
+                claimed_total=result.claimed_total,
+                fingerprint=result.fingerprint,
+            )
+            pending.append(
+                await self.producer.send(
+                    settings.topic_interceptions,
+                    result.model_dump_json().encode(),
+                    key=(result.fingerprint or result.id).encode(),
+                )
+            )
         await asyncio.gather(*pending)

@@ -28,7 +28,9 @@ def ssl_context(settings: Settings) -> ssl.SSLContext | None:
             cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
         )
     except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"SKYTALLY_KAFKA_SSL_CAFILE={settings.kafka_ssl_cafile}: cannot be used ({exc})") from exc
+        raise ConfigError(
+            f"SKYTALLY_KAFKA_SSL_CAFILE={settings.kafka_ssl_cafile}: cannot be used ({exc})"
+        ) from exc
     if settings.kafka_ssl_certfile:
         try:
             context.load_cert_chain(

@@ -93,8 +93,15 @@ class AlertsView:
 class OutputTopicsReader(Service):
     """Tails the region-counts and alerts topics into the views (every worker reads it all)."""
 
-    def __init__(self, client_config: dict[str, Any], counts_topic: str, alerts_topic: str,
-                 counts: RegionCountsView, alerts: AlertsView, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        client_config: dict[str, Any],
+        counts_topic: str,
+        alerts_topic: str,
+        counts: RegionCountsView,
+        alerts: AlertsView,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.client_config = client_config
         self.topics: dict[str, RegionCountsView | AlertsView] = {counts_topic: counts, alerts_topic: alerts}
@@ -105,8 +112,13 @@ class OutputTopicsReader(Service):
         from aiokafka import AIOKafkaConsumer
 
         self._consumer = AIOKafkaConsumer(
-            *self.topics, group_id=None, auto_offset_reset="earliest", enable_auto_commit=False,
-            fetch_max_wait_ms=100, metadata_max_age_ms=5000, **self.client_config,
+            *self.topics,
+            group_id=None,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            fetch_max_wait_ms=100,
+            metadata_max_age_ms=5000,
+            **self.client_config,
         )
         await self._consumer.start()
         self.add_future(self._tail())

@@ -100,7 +100,6 @@ class Settings(BaseSettings):
         description="SKYTALLY_RUNBOOK_BASE_URL: runbook link base in alerts (default: the rules file's)",
     )
 
-
     @model_validator(mode="after")
     def _sasl_complete(self) -> Settings:
         if self.kafka_security_protocol.startswith("SASL"):
@@ -110,9 +109,8 @@ class Settings(BaseSettings):
                 if getattr(self, f"kafka_sasl_{name}") is None
             ]
             if missing:
-                raise ValueError(
-                    f"SKYTALLY_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs {', '.join(missing)}"
-                )
+                protocol = f"SKYTALLY_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol}"
+                raise ValueError(f"{protocol} needs {', '.join(missing)}")
         return self
 
 

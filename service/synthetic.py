@@ -99,12 +99,16 @@ def render(statement: Statement, rnd: random.Random, *, style: int, total: int |
             f"{day(local_end)} Moscow time"
         )
     if style == 0:
-        return (f"Russian air defences destroyed {total} Ukrainian drones {period}: {listing}, "
-                "the Defence Ministry said.")
+        return (
+            f"Russian air defences destroyed {total} Ukrainian drones {period}: {listing}, "
+            "the Defence Ministry said."
+        )
     if style == 1:
         return f"The Russian Defence Ministry said {total} drones were intercepted {period}: {listing}."
-    return (f"{period[0].upper()}{period[1:]}, air defence systems shot down {total} Ukrainian drones: "
-            f"{listing}, the ministry reported.")
+    return (
+        f"{period[0].upper()}{period[1:]}, air defence systems shot down {total} Ukrainian drones: "
+        f"{listing}, the ministry reported."
+    )
 
 
 def generate(

@@ -55,8 +55,14 @@ class OutputViews(OutputTopicsReader):
 
     def __init__(self, **kwargs: Any) -> None:
         settings = runtime.settings
-        super().__init__(aiokafka_config(settings), settings.topic_region_counts, settings.topic_alerts,
-                         counts_view, alerts_view, **kwargs)
+        super().__init__(
+            aiokafka_config(settings),
+            settings.topic_region_counts,
+            settings.topic_alerts,
+            counts_view,
+            alerts_view,
+            **kwargs,
+        )
 
 
 @app.page("/api/regions")
@@ -74,8 +80,13 @@ async def api_regions(self: web.View, request: web.Request) -> web.Response:
 @app.page("/api/alerts")
 async def api_alerts(self: web.View, request: web.Request) -> web.Response:
     """Active alerts and the most recent alert events (of every partition)."""
-    return self.json({"active": alerts_view.active(), "recent": alerts_view.recent[-50:][::-1],
-                      "generated_at": datetime.now(UTC).isoformat()})
+    return self.json(
+        {
+            "active": alerts_view.active(),
+            "recent": alerts_view.recent[-50:][::-1],
+            "generated_at": datetime.now(UTC).isoformat(),
+        }
+    )
 
 
 _DASHBOARD = (resources.files("service") / "data" / "dashboard.html").read_text(encoding="utf-8")

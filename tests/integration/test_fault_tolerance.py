@@ -42,7 +42,9 @@ def processed_ids(bootstrap: str, topic: str, expected: set[str], timeout: float
     return {v.get("id") for v in values(records)}
 
 
-def wait_equal(workers: list[WorkerHandle], expected: dict[str, int], timeout: float) -> dict[str, dict[str, int]]:
+def wait_equal(
+    workers: list[WorkerHandle], expected: dict[str, int], timeout: float
+) -> dict[str, dict[str, int]]:
     """Poll every worker's API until it serves exactly ``expected`` (or time runs out)."""
     deadline = time.monotonic() + timeout
     seen: dict[str, dict[str, int]] = {}
@@ -59,8 +61,12 @@ def test_sigkill_mid_stream_keeps_counts_exact(broker: Any, tmp_path: Path) -> N
     reports, statements = generate(250, seed=42)
     expected = truth(statements, parse_windows(WINDOWS))
     uid = unique_id("fault")
-    env = worker_env(broker.bootstrap, f"t-{uid}", f"skytally-{uid}", tmp_path / "state", SKYTALLY_WINDOWS=WINDOWS)
-    asyncio.run(create_topics(broker.bootstrap, [v for k, v in env.items() if k.startswith("SKYTALLY_TOPIC_")]))
+    env = worker_env(
+        broker.bootstrap, f"t-{uid}", f"skytally-{uid}", tmp_path / "state", SKYTALLY_WINDOWS=WINDOWS
+    )
+    asyncio.run(
+        create_topics(broker.bootstrap, [v for k, v in env.items() if k.startswith("SKYTALLY_TOPIC_")])
+    )
     first = start_skytally_worker({**env, "SKYTALLY_DATA_DIR": str(tmp_path / "w1")}, tmp_path / "w1.log")
     second = start_skytally_worker({**env, "SKYTALLY_DATA_DIR": str(tmp_path / "w2")}, tmp_path / "w2.log")
     try:
@@ -72,15 +78,23 @@ def test_sigkill_mid_stream_keeps_counts_exact(broker: Any, tmp_path: Path) -> N
         second.proc.kill()
         second.proc.wait(10)
         asyncio.run(produce(broker.bootstrap, env["SKYTALLY_TOPIC_REPORTS"], payloads[half:]))
-        second = start_skytally_worker({**env, "SKYTALLY_DATA_DIR": str(tmp_path / "w2b")}, tmp_path / "w2b.log")
+        second = start_skytally_worker(
+            {**env, "SKYTALLY_DATA_DIR": str(tmp_path / "w2b")}, tmp_path / "w2b.log"
+        )
 
-        ids = processed_ids(broker.bootstrap, env["SKYTALLY_TOPIC_INTERCEPTIONS"], {r["id"] for r in reports}, 240)
+        ids = processed_ids(
+            broker.bootstrap, env["SKYTALLY_TOPIC_INTERCEPTIONS"], {r["id"] for r in reports}, 240
+        )
         assert {r["id"] for r in reports} <= ids
         seen = wait_equal([first, second], expected, timeout=90)
         for port, counts in seen.items():
-            missing = {k: v for k, v in expected.items() if counts.get(k) != v}
+            wrong = {k: (v, counts.get(k)) for k, v in expected.items() if counts.get(k) != v}
             extra = {k: v for k, v in counts.items() if k not in expected}
-            assert ({}, {}) == (missing, extra), f"worker on port {port}"
+            sample = dict(list(wrong.items())[:10])
+            assert ({}, {}) == (wrong, extra), (
+                f"worker on port {port}: {len(wrong)} of {len(expected)} windows differ "
+                f"(expected, served): {sample}; {len(extra)} unexpected"
+            )
     finally:
         first.stop()
         second.stop()

@@ -29,13 +29,17 @@ def worker(broker: Any, tmp_path: Path) -> Iterator[WorkerHandle]:
     """A worker of its own."""
     uid = unique_id("prom")
     env = worker_env(broker.bootstrap, f"t-{uid}", f"skytally-{uid}", tmp_path / "state")
-    asyncio.run(create_topics(broker.bootstrap, [v for k, v in env.items() if k.startswith("SKYTALLY_TOPIC_")]))
+    asyncio.run(
+        create_topics(broker.bootstrap, [v for k, v in env.items() if k.startswith("SKYTALLY_TOPIC_")])
+    )
     handle = start_skytally_worker(env, tmp_path / "worker.log")
     yield handle
     handle.stop()
 
 
-def test_prometheus_query_returns_the_reported_counts(worker: WorkerHandle, broker: Any, tmp_path: Path) -> None:
+def test_prometheus_query_returns_the_reported_counts(
+    worker: WorkerHandle, broker: Any, tmp_path: Path
+) -> None:
     """After one report and a republication, Prometheus reads 9/5/3 interceptions, counted once."""
     prometheus = Prometheus(tmp_path / "prometheus", f"127.0.0.1:{worker.port}")
     prometheus.start()

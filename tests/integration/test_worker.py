@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from datetime import UTC, datetime, timedelta
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +124,10 @@ def test_report_flows_to_extraction_counts_and_alert(
 
     alerts = asyncio.run(
         consume_until(
-            broker.bootstrap, worker.topics["alerts"], lambda seen: any(ours(a) for a in values(seen)), timeout=60
+            broker.bootstrap,
+            worker.topics["alerts"],
+            lambda seen: any(ours(a) for a in values(seen)),
+            timeout=60,
         )
     )
     fired = [a for a in values(alerts) if ours(a)]

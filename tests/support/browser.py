@@ -21,12 +21,21 @@ def rendered_dom(url: str, wait_ms: int = 8000) -> str:
     """The page's DOM after its scripts ran for ``wait_ms`` of virtual time."""
     with tempfile.TemporaryDirectory(prefix="skytally-chromium-") as profile:
         argv = [
-            chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", f"--user-data-dir={profile}",
-            f"--virtual-time-budget={wait_ms}", "--dump-dom", url,
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            f"--virtual-time-budget={wait_ms}",
+            "--dump-dom",
+            url,
         ]
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=90, check=False)  # noqa: S603
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=90, check=False)
     if proc.returncode != 0:
         raise AssertionError(f"chromium exited {proc.returncode}: {proc.stderr[-2000:]}")
     return proc.stdout

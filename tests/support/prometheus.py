@@ -39,25 +39,30 @@ class Prometheus:
 
     def start(self, timeout: float = 30.0) -> None:
         """Start and wait for /-/ready."""
-        argv = [self.binary, f"--config.file={self.workdir / 'prometheus.yml'}",
-                f"--storage.tsdb.path={self.workdir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}"]
+        argv = [
+            self.binary,
+            f"--config.file={self.workdir / 'prometheus.yml'}",
+            f"--storage.tsdb.path={self.workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+        ]
         self.proc = spawn(argv, self.workdir / "prometheus.log")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"prometheus exited: {log_tail(self.workdir / 'prometheus.log')}")
             try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2):  # noqa: S310
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2):
                     return
             except (urllib.error.URLError, OSError):
                 time.sleep(0.2)
-        raise AssertionError(f"prometheus not ready in {timeout:.0f}s: {log_tail(self.workdir / 'prometheus.log')}")
+        raise AssertionError(
+            f"prometheus not ready in {timeout:.0f}s: {log_tail(self.workdir / 'prometheus.log')}"
+        )
 
     def query(self, promql: str) -> list[dict[str, Any]]:
         """Instant query; the result vector."""
         url = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
-        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=5) as resp:
             body = json.loads(resp.read())
         assert "success" == body["status"], body
         return list(body["data"]["result"])

@@ -8,16 +8,30 @@ from pathlib import Path
 from service.backtest import backtest_file
 from service.settings import Settings
 
+ROSTOV = "Nine drones were shot down over the Rostov Region from 04:00 to 07:00 Moscow time on March 1."
+
 
 def write_archive(path: Path) -> None:
     """An archive: a republished statement over threshold, a small one, and a broken line."""
     lines = [
-        {"id": "a", "source": "mod", "published_at": "2026-03-01T05:00:00+00:00",
-         "text": "Nine drones were shot down over the Rostov Region from 04:00 to 07:00 Moscow time on March 1."},
-        {"id": "b", "source": "wire", "published_at": "2026-03-01T05:30:00+00:00",
-         "text": "Nine drones were shot down over the Rostov Region from 04:00 to 07:00 Moscow time on March 1."},
-        {"id": "c", "source": "gov", "published_at": "2026-03-02T10:00:00+00:00",
-         "text": "One drone was destroyed over the Tula Region."},
+        {
+            "id": "a",
+            "source": "mod",
+            "published_at": "2026-03-01T05:00:00+00:00",
+            "text": ROSTOV,
+        },
+        {
+            "id": "b",
+            "source": "wire",
+            "published_at": "2026-03-01T05:30:00+00:00",
+            "text": ROSTOV,
+        },
+        {
+            "id": "c",
+            "source": "gov",
+            "published_at": "2026-03-02T10:00:00+00:00",
+            "text": "One drone was destroyed over the Tula Region.",
+        },
         {"raw": "{broken"},
     ]
     path.write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")

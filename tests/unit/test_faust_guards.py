@@ -39,3 +39,41 @@ def test_install_is_idempotent() -> None:
     first = Consumer.ack
     faust_guards.install()
     assert first is Consumer.ack
+
+
+async def test_partitions_never_committed_are_sought_to_the_beginning() -> None:
+    """Where aiokafka would not seek (no committed offset, or 0), the guard seeks to the start."""
+    sought: list[object] = []
+
+    class FakeConsumer:
+        async def seek_to_committed(self) -> dict[str, int | None]:
+            return {"p0": 42, "p1": None, "p2": 0}
+
+        async def seek_to_beginning(self, *tps: object) -> None:
+            sought.extend(tps)
+
+    committed = await faust_guards.seek_committed_or_beginning(FakeConsumer())
+    assert {"p0": 42, "p1": None, "p2": 0} == committed
+    assert ["p1", "p2"] == sought
+
+
+async def test_acked_offsets_are_committed_before_revocation_drops_them() -> None:
+    """The revocation handler commits acked work before faust forgets it."""
+    faust_guards.install()
+    calls: list[str] = []
+
+    async def commit() -> None:
+        calls.append("commit")
+
+    consumer = SimpleNamespace(_acked={"reports:1": [5, 6, 7]}, commit=commit)
+    original = faust_guards._ORIGINAL_REVOKED
+
+    async def fake_original(self: object, revoked: set[str]) -> None:
+        calls.append("revoke")
+
+    faust_guards._ORIGINAL_REVOKED = fake_original  # type: ignore[assignment]
+    try:
+        await Consumer.on_partitions_revoked(consumer, {"reports:1"})  # type: ignore[arg-type]
+    finally:
+        faust_guards._ORIGINAL_REVOKED = original
+    assert ["commit", "revoke"] == calls

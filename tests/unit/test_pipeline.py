@@ -122,7 +122,9 @@ def test_late_statement_is_counted_without_alerting_by_default(tables: dict[str,
     out = run(tables, runtime, result("b", {"RU-BRY": 20}, end=END))
     assert 20 == latest_counts(out)[("1h", "RU-BRY")]
     assert [] == out.alerts
-    assert 1.0 <= runtime.metrics.registry.get_sample_value("skytally_late_statements_total", {"window": "1h"})
+    assert 1.0 <= runtime.metrics.registry.get_sample_value(
+        "skytally_late_statements_total", {"window": "1h"}
+    )
 
 
 def test_late_statement_is_dropped_with_the_drop_policy(tables: dict[str, Any], runtime: Any) -> None:
@@ -131,7 +133,9 @@ def test_late_statement_is_dropped_with_the_drop_policy(tables: dict[str, Any], 
     run(tables, runtime, result("a", {"RU-ROS": 1}, end=END + timedelta(hours=48)))
     out = run(tables, runtime, result("b", {"RU-BRY": 5}, end=END))
     assert [] == out.counts
-    assert 1.0 <= runtime.metrics.registry.get_sample_value("skytally_late_statements_total", {"window": "1h"})
+    assert 1.0 <= runtime.metrics.registry.get_sample_value(
+        "skytally_late_statements_total", {"window": "1h"}
+    )
 
 
 def test_unreadable_message_raises_input_error() -> None:
@@ -155,7 +159,9 @@ def test_stage_one_fills_metadata_and_event_time() -> None:
     assert res.event_time is not None
 
 
-def test_baseline_rule_fires_on_a_region_far_above_its_usual_day(tables: dict[str, Any], runtime: Any) -> None:
+def test_baseline_rule_fires_on_a_region_far_above_its_usual_day(
+    tables: dict[str, Any], runtime: Any
+) -> None:
     """After a week of 2 a day, 12 in one day (below the fixed 24 h level) fires the baseline rule."""
     for day in range(9):
         run(tables, runtime, result(f"quiet-{day}", {"RU-LIP": 2}, end=END + timedelta(days=day)))

@@ -12,8 +12,17 @@ GRACE = timedelta(hours=24)
 
 def count(window: str, start: str, end: str, code: str, n: int) -> dict[str, Any]:
     """A region-counts record."""
-    return {"window": window, "window_start": start, "window_end": end, "region": f"Region {code}",
-            "code": code, "count": n, "statements": 1, "outlets": 1, "updated_at": end}
+    return {
+        "window": window,
+        "window_start": start,
+        "window_end": end,
+        "region": f"Region {code}",
+        "code": code,
+        "count": n,
+        "statements": 1,
+        "outlets": 1,
+        "updated_at": end,
+    }
 
 
 def test_latest_value_per_key_wins() -> None:
