@@ -62,9 +62,18 @@ def aiokafka_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
+#: The worker's tables (service.app); faust names their changelogs "<app id>-<table>-changelog".
+TABLES = ("statements", "region-buckets", "alert-state")
+
+
 def topic_specs(settings: Settings) -> dict[str, dict[str, str]]:
-    """Every topic the service uses, with its topic-level config."""
-    return {
+    """Every topic the service uses, with its topic-level config.
+
+    The table changelogs are included: two workers starting together on an empty broker
+    otherwise race to create them, and faust crash-loops an agent on ``PartitionsMismatch``
+    when it sees a changelog before its partitions exist.
+    """
+    specs: dict[str, dict[str, str]] = {
         settings.topic_reports: {},
         settings.topic_interceptions: {},
         settings.topic_region_updates: {},
@@ -72,6 +81,9 @@ def topic_specs(settings: Settings) -> dict[str, dict[str, str]]:
         settings.topic_alerts: {},
         settings.topic_dead_letter: {},
     }
+    for table in TABLES:
+        specs[f"{settings.app_id}-{table}-changelog"] = dict(COMPACTED)
+    return specs
 
 
 async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str]:
