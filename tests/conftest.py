@@ -5,6 +5,7 @@
 ``fresh_broker``  function: a private broker of the selected kind that a test may stop/kill.
 ``unique_id``     function: "<test-name>-<8 hex>", for group ids and app ids.
 ``topic_prefix``  function: "t-<unique_id>", prefix for this test's topic names.
+``alertmanager``  function: a real Alertmanager (Debian package) on a free loopback port.
 Logic lives in tests/support/.
 """
 
@@ -21,6 +22,8 @@ if str(ROOT) not in sys.path:  # make `tests.support` importable under plain `py
     sys.path.insert(0, str(ROOT))
 
 from tests.support import session  # noqa: E402
+from tests.support.alertmanager import Alertmanager, AlertmanagerMissingError  # noqa: E402
+from tests.support.alertmanager import binary as alertmanager_binary  # noqa: E402
 from tests.support.brokers import AnyBroker, local_kind, make_broker, select_broker  # noqa: E402
 
 
@@ -50,6 +53,17 @@ def fresh_broker(request: pytest.FixtureRequest) -> Iterator[AnyBroker]:
     started = session.start_with_retry(lambda: make_broker(kind), report=_reporter(request))
     yield started
     started.close()
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path) -> Iterator[Alertmanager]:
+    """A private, real Alertmanager; fails (never skips) when the Debian package is missing."""
+    try:
+        alertmanager_binary()
+    except AlertmanagerMissingError as exc:
+        pytest.fail(str(exc))
+    with Alertmanager.launch(tmp_path / "alertmanager") as am:
+        yield am
 
 
 @pytest.fixture

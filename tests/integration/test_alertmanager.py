@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,22 +15,11 @@ from prometheus_client import CollectorRegistry
 from service.alerting.alertmanager import AlertmanagerClient
 from service.metrics import Metrics
 from service.models import AlertEvent, AlertEvidence
-from tests.support.alertmanager import Alertmanager, AlertmanagerMissingError, binary
+from tests.support.alertmanager import Alertmanager
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 WINDOW_START = datetime(2025, 11, 12, 3, tzinfo=UTC)
-
-
-@pytest.fixture
-def alertmanager(tmp_path: Path) -> Iterator[Alertmanager]:
-    """A private Alertmanager; FAILS (never skips) when the Debian package is missing."""
-    try:
-        binary()
-    except AlertmanagerMissingError as exc:
-        pytest.fail(str(exc))
-    with Alertmanager.launch(tmp_path / "alertmanager") as am:
-        yield am
 
 
 def event(

@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.kafka_io import create_topics, produce
+from tests.support.kafka_io import produce
 from tests.support.prometheus import Prometheus
-from tests.support.session import unique_id
-from tests.support.skytally_worker import WorkerHandle, start_skytally_worker, worker_env
+from tests.support.skytally_worker import WorkerHandle, launch_worker
 
 pytestmark = pytest.mark.integration
 
@@ -27,12 +26,7 @@ REPORT = (
 @pytest.fixture
 def worker(broker: Any, tmp_path: Path) -> Iterator[WorkerHandle]:
     """A worker of its own."""
-    uid = unique_id("prom")
-    env = worker_env(broker.bootstrap, f"t-{uid}", f"skytally-{uid}", tmp_path / "state")
-    asyncio.run(
-        create_topics(broker.bootstrap, [v for k, v in env.items() if k.startswith("SKYTALLY_TOPIC_")])
-    )
-    handle = start_skytally_worker(env, tmp_path / "worker.log")
+    handle = launch_worker(broker.bootstrap, tmp_path, "prom")
     yield handle
     handle.stop()
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.kafka_io import consume_until, create_topics, produce, values
-from tests.support.skytally_worker import WorkerHandle, start_skytally_worker, worker_env
+from tests.support.kafka_io import consume_until, produce, values
+from tests.support.skytally_worker import WorkerHandle, launch_worker
 
 pytestmark = pytest.mark.integration
 
@@ -59,15 +59,7 @@ if SEED.exists():
 @pytest.fixture(scope="module")
 def worker(broker: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerHandle]:
     """One skytally worker for this module, with its own topics and consumer group."""
-    from tests.support.session import unique_id
-
-    uid = unique_id("test_worker")
-    tmp = tmp_path_factory.mktemp("worker")
-    env = worker_env(broker.bootstrap, f"t-{uid}", f"skytally-{uid}", tmp / "state")
-    asyncio.run(
-        create_topics(broker.bootstrap, [v for k, v in env.items() if k.startswith("SKYTALLY_TOPIC_")])
-    )
-    handle = start_skytally_worker(env, tmp / "worker.log")
+    handle = launch_worker(broker.bootstrap, tmp_path_factory.mktemp("worker"), "test-worker")
     yield handle
     handle.stop()
 

@@ -12,40 +12,18 @@ from typing import Any
 
 import pytest
 
-from tests.support.alertmanager import Alertmanager, AlertmanagerMissingError, binary
-from tests.support.kafka_io import create_topics, produce
-from tests.support.session import unique_id
-from tests.support.skytally_worker import WorkerHandle, start_skytally_worker, worker_env
+from tests.support.alertmanager import Alertmanager
+from tests.support.kafka_io import produce
+from tests.support.skytally_worker import WorkerHandle, launch_worker
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def alertmanager(tmp_path: Path) -> Iterator[Alertmanager]:
-    """A private Alertmanager; fails (never skips) when the Debian package is missing."""
-    try:
-        binary()
-    except AlertmanagerMissingError as exc:
-        pytest.fail(str(exc))
-    with Alertmanager.launch(tmp_path / "alertmanager") as am:
-        yield am
-
-
-@pytest.fixture
 def worker(broker: Any, alertmanager: Alertmanager, tmp_path: Path) -> Iterator[WorkerHandle]:
     """A worker that sends alerts to the Alertmanager above."""
-    uid = unique_id("worker_am")
-    env = worker_env(
-        broker.bootstrap,
-        f"t-{uid}",
-        f"skytally-{uid}",
-        tmp_path / "state",
-        SKYTALLY_ALERTMANAGER_URL=alertmanager.url,
-    )
-    asyncio.run(
-        create_topics(broker.bootstrap, [v for k, v in env.items() if k.startswith("SKYTALLY_TOPIC_")])
-    )
-    handle = start_skytally_worker(env, tmp_path / "worker.log")
+    url = alertmanager.url
+    handle = launch_worker(broker.bootstrap, tmp_path, "worker-am", SKYTALLY_ALERTMANAGER_URL=url)
     yield handle
     handle.stop()
 

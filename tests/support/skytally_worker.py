@@ -8,6 +8,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from subprocess import Popen
@@ -123,3 +124,10 @@ def start_skytally_worker(env: dict[str, str], log_path: Path, timeout: float = 
             time.sleep(0.3)
     stop_process(proc, 5)
     raise AssertionError(f"worker did not serve /healthz in {timeout:.0f}s:\n{log_tail(log_path, 40)}")
+
+
+def launch_worker(bootstrap: str, workdir: Path, name: str, **extra: str) -> WorkerHandle:
+    """A worker with its own topics, group, state and log under ``workdir`` (topics it creates itself)."""
+    uid = f"{name}-{uuid.uuid4().hex[:8]}"
+    env = worker_env(bootstrap, f"t-{uid}", f"skytally-{uid}", workdir / "state", **extra)
+    return start_skytally_worker(env, workdir / "worker.log")
