@@ -33,6 +33,10 @@ test: $(STAMP) system-deps lint ## Set everything up and run the whole test suit
 	@if command -v java >/dev/null 2>&1; then $(BIN)/python -m tests.support.kafka_jars; else echo "no java: integration tests use the embedded Tansu broker"; fi
 	$(BIN)/pytest -q
 
+test-faults: $(STAMP) system-deps ## Fault suite: two workers, SIGKILL mid-stream, exact counts (not in `make test` yet)
+	@if command -v java >/dev/null 2>&1; then $(BIN)/python -m tests.support.kafka_jars; fi
+	$(BIN)/pytest -q -m fault
+
 lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check service tests
 	$(BIN)/mypy
@@ -51,4 +55,4 @@ schemas: $(STAMP) ## Regenerate schemas/ from the message models
 clean: ## Remove the virtualenv and local state
 	rm -rf $(VENV) skytally-data .pytest_cache
 
-.PHONY: help install demo demo-once system-deps test lint bench lock schemas clean
+.PHONY: help install demo demo-once system-deps test test-faults lint bench lock schemas clean

@@ -3,13 +3,21 @@
 Found with tests/integration/test_fault_tolerance.py (two workers, four partitions, one
 SIGKILLed mid-stream) on Apache Kafka 4.1: a worker that kept some partitions across a
 rebalance stopped processing them, and later committed offsets past messages nobody processed.
-Three faust/aiokafka behaviours combine; each has a guard here and a test in
+Four faust/aiokafka behaviours combine; each has a guard here and a test in
 tests/unit/test_faust_guards.py.
 
 Acked offsets dropped at revocation
     ``Consumer.on_partitions_revoked`` pops the acked-offset bookkeeping of the revoked
     partitions *before* the app's revocation handler commits, so work acked since the last
     periodic commit is never committed. Guard: commit acked offsets first.
+
+Commit before the table writes are sent
+    Table writes wait in faust's ``ProducerBuffer`` until a background task hands them to the
+    Kafka producer. Before committing offsets faust flushes that buffer, but
+    ``ProducerBuffer.flush`` gives up as soon as one message takes longer than 0.1 s, so under
+    load offsets are committed while changelog records are still queued; a SIGKILL then loses
+    table state for work that will not be redone (measured: 3 statements missing in about one
+    run in eight). Guard: the flush drains the buffer completely.
 
 No seek when nothing was committed
     After a rebalance faust seeks every partition to its committed offset, but aiokafka's
@@ -38,11 +46,13 @@ reports of 617 in 3 of 6 runs on Apache Kafka 4.1 under CPU load, 0 with this gu
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import structlog
 from faust.transport.consumer import Consumer
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+from faust.transport.producer import ProducerBuffer
 from faust.types.tuples import ack_lock
 
 log = structlog.get_logger("skytally.faust_guards")
@@ -50,7 +60,8 @@ log = structlog.get_logger("skytally.faust_guards")
 _ORIGINAL_ACK = Consumer.ack
 _ORIGINAL_REVOKED = Consumer.on_partitions_revoked
 #: How often each guard acted since start.
-counts = {"stale_generation_acks": 0, "commits_before_revoke": 0, "seeks_to_beginning": 0}
+counts = {"stale_generation_acks": 0, "commits_before_revoke": 0, "seeks_to_beginning": 0,
+          "slow_flushes": 0}
 
 
 def is_stale(message: Any, current_generation: int | None) -> bool:
@@ -100,11 +111,29 @@ async def _seek_to_committed(self: AIOKafkaConsumerThread) -> Any:
     return await self.call_thread(seek_committed_or_beginning, self._ensure_consumer())
 
 
+async def flush_completely(self: ProducerBuffer) -> None:
+    """Wait until every buffered table write was handed to the Kafka producer."""
+    waited = 0.0
+    while self.size:
+        if self.state != "running":
+            raise RuntimeError("Cannot flush: Producer not Running")
+        self.message_sent.clear()
+        try:
+            await asyncio.wait_for(self.message_sent.wait(), timeout=0.1)
+        except TimeoutError:
+            waited += 0.1
+            if waited >= 5.0 and waited % 5.0 < 0.1:
+                counts["slow_flushes"] += 1
+                log.warning("producer_buffer_flush_slow", buffered=self.size, waited_s=round(waited, 1))
+
+
 def install() -> None:
     """Patch faust's consumer classes once (idempotent)."""
     if Consumer.ack is not _ack_current_generation_only:
         Consumer.ack = _ack_current_generation_only  # type: ignore[method-assign]
     if Consumer.on_partitions_revoked is not _commit_then_revoke:
         Consumer.on_partitions_revoked = _commit_then_revoke  # type: ignore[method-assign]
+    if ProducerBuffer.flush is not flush_completely:
+        ProducerBuffer.flush = flush_completely  # type: ignore[method-assign]
     if AIOKafkaConsumerThread.seek_to_committed is not _seek_to_committed:
         AIOKafkaConsumerThread.seek_to_committed = _seek_to_committed  # type: ignore[method-assign]

@@ -17,7 +17,7 @@ from tests.support.kafka_io import consume_until, create_topics, produce, values
 from tests.support.session import unique_id
 from tests.support.skytally_worker import WorkerHandle, start_skytally_worker, worker_env
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
+pytestmark = [pytest.mark.integration, pytest.mark.fault, pytest.mark.timeout(400)]
 
 WINDOWS = "1h,24h,night"
 

@@ -77,3 +77,32 @@ async def test_acked_offsets_are_committed_before_revocation_drops_them() -> Non
     finally:
         faust_guards._ORIGINAL_REVOKED = original
     assert ["commit", "revoke"] == calls
+
+
+async def test_flush_waits_for_every_buffered_table_write() -> None:
+    """The flush before a commit returns only once the buffer is empty, however slow the sender."""
+    import asyncio
+
+    class SlowBuffer:
+        state = "running"
+
+        def __init__(self) -> None:
+            self.items = [1, 2, 3]
+            self.message_sent = asyncio.Event()
+
+        @property
+        def size(self) -> int:
+            return len(self.items)
+
+    buffer = SlowBuffer()
+
+    async def send_slowly() -> None:
+        while buffer.items:
+            await asyncio.sleep(0.15)  # slower than faust's 0.1 s give-up
+            buffer.items.pop()
+            buffer.message_sent.set()
+
+    sender = asyncio.create_task(send_slowly())
+    await faust_guards.flush_completely(buffer)  # type: ignore[arg-type]
+    assert 0 == buffer.size
+    await sender
