@@ -111,6 +111,12 @@ async def _watch(bootstrap: str, settings: Settings, state: DemoState, stop: asy
         await consumer.stop()
 
 
+def worker_command(web_port: int, loglevel: str = "info") -> list[str]:
+    """argv of a ``skytally worker`` on this interpreter, web server on loopback ``web_port``."""
+    return [sys.executable, "-m", "service", "worker", "-l", loglevel,
+            "--web-port", str(web_port), "--web-host", "127.0.0.1"]
+
+
 def _start_worker(bootstrap: str, web_port: int, workdir: Path, app_id: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -122,18 +128,7 @@ def _start_worker(bootstrap: str, web_port: int, workdir: Path, app_id: str) -> 
     }
     log = (workdir / "worker.log").open("wb")
     return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [
-            sys.executable,
-            "-m",
-            "service",
-            "worker",
-            "-l",
-            "info",
-            "--web-port",
-            str(web_port),
-            "--web-host",
-            "127.0.0.1",
-        ],
+        worker_command(web_port),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

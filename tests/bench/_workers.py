@@ -10,7 +10,6 @@ import asyncio
 import json
 import math
 import os
-import sys
 import time
 import urllib.error
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from service.broker import free_port, log_tail, spawn
+from service.demo import worker_command
 from tests.bench._common import REPO_ROOT, cpu_seconds
 from tests.support.skytally_worker import WorkerHandle
 
@@ -36,19 +36,8 @@ def spawn_skytally_worker(
     port = free_port()
     full = {**os.environ, **env, "SKYTALLY_WEB_PORT": str(port)}
     prof = ["-m", "cProfile", "-o", str(profile)] if profile else []
-    argv = [
-        sys.executable,
-        *prof,
-        "-m",
-        "service",
-        "worker",
-        "-l",
-        loglevel,
-        "--web-port",
-        str(port),
-        "--web-host",
-        "127.0.0.1",
-    ]
+    python, *rest = worker_command(port, loglevel)
+    argv = [python, *prof, *rest]
     proc = spawn(argv, log_path, cwd=REPO_ROOT, env=full)
     topics = {
         k.removeprefix("SKYTALLY_TOPIC_").lower().replace("_", "-"): v

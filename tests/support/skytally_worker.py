@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -15,6 +14,7 @@ from subprocess import Popen
 from typing import Any
 
 from service.broker import free_port, log_tail, spawn, stop_process
+from service.demo import worker_command
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOPICS = ("reports", "interceptions", "region-counts", "alerts", "dead-letter", "region-updates")
@@ -94,19 +94,7 @@ def start_skytally_worker(env: dict[str, str], log_path: Path, timeout: float = 
     """Start ``python -m service worker`` and wait until /healthz answers."""
     port = free_port()
     full = {**os.environ, **env, "SKYTALLY_WEB_PORT": str(port)}
-    argv = [
-        sys.executable,
-        "-m",
-        "service",
-        "worker",
-        "-l",
-        "info",
-        "--web-port",
-        str(port),
-        "--web-host",
-        "127.0.0.1",
-    ]
-    proc = spawn(argv, log_path, cwd=REPO_ROOT, env=full)
+    proc = spawn(worker_command(port), log_path, cwd=REPO_ROOT, env=full)
     topics = {
         k.removeprefix("SKYTALLY_TOPIC_").lower().replace("_", "-"): v
         for k, v in env.items()

@@ -14,13 +14,14 @@ SEED = Path(__file__).resolve().parents[4] / "shared" / "samples" / "seed_report
 
 # Own wording with the same structure as the seed (used when the shared file is absent).
 OWN_SEED = (
-    "The ministry confirmed the interception of 22 Ukrainian drones overnight. "
-    "The attack began at 11:23 pm on November 11 and concluded at 7:00 am on November 12. "
-    "Eight drones were shot down over Rostov Region, four over Stavropol Krai, and three each "
-    "over Oryol and Bryansk Regions. Two drones were intercepted over Tula and Kaluga, while "
-    "one each fell near Moscow and Kursk. Drones targeted Donetsk and Kamensky District. "
-    "In Budennovsk, Stavropol Krai, a fire broke out after debris from a downed drone fell. "
-    "Attacks were reported in Mordovia, Dagestan and Ivanovo Oblast."
+    "Russia's Defence Ministry said 22 Ukrainian UAVs were destroyed during the night. "
+    "The raid lasted from 11:23 pm on November 11 until 7:00 am on November 12. "
+    "Air defence units downed eight of them above the Rostov Region and four above Stavropol "
+    "Krai, plus three apiece above the Oryol and Bryansk Regions. A further two were stopped "
+    "above Tula and Kaluga, and one apiece was brought down near Moscow and Kursk. "
+    "The UAVs had been aimed at Donetsk and at Kamensky District. "
+    "Wreckage of a destroyed UAV started a blaze at a depot in Budennovsk, Stavropol Krai. "
+    "Strikes were also reported in Mordovia, Dagestan and Ivanovo Oblast."
 )
 
 
