@@ -1,6 +1,7 @@
 """The faust App, its topics and tables: built from :class:`Settings`, nothing else.
 
-Pipeline (each stage a thin agent in :mod:`service.agents`)::
+Pipeline (stage 1 is :mod:`service.ingest`, a plain consumer group; stages 2 and 3 are thin
+faust agents in :mod:`service.agents`)::
 
     skytally.reports ──decode+extract──▶ skytally.interceptions (key: statement fingerprint)
                       └─ bad input ─────▶ skytally.dead-letter
@@ -68,9 +69,8 @@ def create_app(settings: Settings) -> faust.App:
 
 @dataclass
 class Topics:
-    """Every topic the service touches."""
+    """The topics the faust agents consume or produce (stage 1 has its own clients)."""
 
-    reports: Any
     interceptions: Any
     region_updates: Any
     region_counts: Any
@@ -79,11 +79,9 @@ class Topics:
 
 
 def create_topics(app: faust.App, settings: Settings) -> Topics:
-    """Declare the topics; raw bytes in, JSON out (they are created by :mod:`service.kafka_admin`)."""
+    """Declare the faust topics; JSON values (created up front by :mod:`service.kafka_admin`)."""
     json_topic: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "json"}
     return Topics(
-        reports=app.topic(settings.topic_reports, key_type=bytes, value_type=bytes,
-                          key_serializer="raw", value_serializer="raw"),
         interceptions=app.topic(settings.topic_interceptions, **json_topic),
         region_updates=app.topic(settings.topic_region_updates, **json_topic),
         region_counts=app.topic(settings.topic_region_counts, **json_topic),
