@@ -7,17 +7,16 @@ import base64
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.kafka_io import consume_until, produce, values
+from tests.support.seed import SEED_PATH, SEED_ROWS, SEED_TOTAL
 from tests.support.skytally_worker import WorkerHandle, launch_worker
 
 pytestmark = pytest.mark.integration
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "samples" / "seed_report.txt"
 
 #: Our own report in the seed's style: a list, "three each", an ambiguous pair, a target.
 OWN_REPORT = (
@@ -34,24 +33,15 @@ CASES: list[tuple[str, str, str, dict[str, int | None], int]] = [
 # The shared seed is beside the repository in CI and on developer machines. It goes first:
 # it is the oldest report, and a statement older than the grace period behind what the worker
 # has already seen is counted into its closed window but (rightly) raises no alert.
-if SEED.exists():
+if SEED_PATH.exists():
     CASES.insert(
         0,
         (
             "seed",
-            SEED.read_text(encoding="utf-8"),
+            SEED_PATH.read_text(encoding="utf-8"),
             "2025-11-12T08:00:00+03:00",
-            {
-                "Rostov Oblast": 8,
-                "Stavropol Krai": 4,
-                "Oryol Oblast": 3,
-                "Bryansk Oblast": 3,
-                "Moscow": 1,
-                "Kursk Oblast": 1,
-                "Tula Oblast": None,
-                "Kaluga Oblast": None,
-            },
-            22,
+            SEED_ROWS,
+            SEED_TOTAL,
         ),
     )
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 
 from service.extract import extract_report
 from service.models import ExtractionResult
-
-SEED = Path(__file__).resolve().parents[4] / "shared" / "samples" / "seed_report.txt"
+from tests.support.seed import SEED_PATH, SEED_ROWS, SEED_TOTAL
 
 # Own wording with the same structure as the seed (used when the shared file is absent).
 OWN_SEED = (
@@ -26,7 +24,7 @@ OWN_SEED = (
 
 
 def _seed_text() -> str:
-    return SEED.read_text(encoding="utf-8") if SEED.exists() else OWN_SEED
+    return SEED_PATH.read_text(encoding="utf-8") if SEED_PATH.exists() else OWN_SEED
 
 
 @pytest.fixture(scope="module")
@@ -38,16 +36,7 @@ def seed() -> ExtractionResult:
 def test_seed_rows(seed: ExtractionResult) -> None:
     """Region rows and counts are exactly the expected ones."""
     rows = {r.region: r.count for r in seed.interceptions}
-    assert rows == {
-        "Rostov Oblast": 8,
-        "Stavropol Krai": 4,
-        "Oryol Oblast": 3,
-        "Bryansk Oblast": 3,
-        "Moscow": 1,
-        "Kursk Oblast": 1,
-        "Tula Oblast": None,
-        "Kaluga Oblast": None,
-    }
+    assert rows == SEED_ROWS
     codes = {r.region: r.code for r in seed.interceptions}
     assert codes["Rostov Oblast"] == "RU-ROS"
     assert codes["Moscow"] == "RU-MOW"
@@ -62,7 +51,7 @@ def test_seed_group(seed: ExtractionResult) -> None:
 
 def test_seed_totals(seed: ExtractionResult) -> None:
     """Claimed total 22 equals the parts."""
-    assert seed.claimed_total == 22
+    assert seed.claimed_total == SEED_TOTAL
     assert seed.parts_sum == 22
     assert seed.consistent is True
 
