@@ -57,8 +57,8 @@ def wait_equal(
 
 
 def test_sigkill_mid_stream_keeps_counts_exact(broker: Any, tmp_path: Path) -> None:
-    """Republished, revised and late reports; a worker killed mid-stream: final counts equal the truth."""
-    reports, statements = generate(250, seed=42)
+    """Republished, revised and late reports; workers killed mid-stream 3 times: final counts equal the truth."""
+    reports, statements = generate(400, seed=42)
     expected = truth(statements, parse_windows(WINDOWS))
     uid = unique_id("fault")
     env = worker_env(
@@ -67,26 +67,38 @@ def test_sigkill_mid_stream_keeps_counts_exact(broker: Any, tmp_path: Path) -> N
     asyncio.run(
         create_topics(broker.bootstrap, [v for k, v in env.items() if k.startswith("SKYTALLY_TOPIC_")])
     )
-    first = start_skytally_worker({**env, "SKYTALLY_DATA_DIR": str(tmp_path / "w1")}, tmp_path / "w1.log")
-    second = start_skytally_worker({**env, "SKYTALLY_DATA_DIR": str(tmp_path / "w2")}, tmp_path / "w2.log")
+    launched = 0
+
+    def launch() -> WorkerHandle:
+        nonlocal launched
+        launched += 1
+        name = f"w{launched}"
+        return start_skytally_worker({**env, "SKYTALLY_DATA_DIR": str(tmp_path / name)}, tmp_path / f"{name}.log")
+
+    workers = [launch(), launch()]
     try:
         payloads = [json.dumps(r).encode() for r in reports]
-        half = len(payloads) // 2
-        asyncio.run(produce(broker.bootstrap, env["SKYTALLY_TOPIC_REPORTS"], payloads[:half]))
-        # Let some of it through, then kill one worker outright while the rest streams in.
-        processed_ids(broker.bootstrap, env["SKYTALLY_TOPIC_INTERCEPTIONS"], {reports[half // 3]["id"]}, 90)
-        second.proc.kill()
-        second.proc.wait(10)
-        asyncio.run(produce(broker.bootstrap, env["SKYTALLY_TOPIC_REPORTS"], payloads[half:]))
-        second = start_skytally_worker(
-            {**env, "SKYTALLY_DATA_DIR": str(tmp_path / "w2b")}, tmp_path / "w2b.log"
-        )
+        chunks = 4
+        size = -(-len(payloads) // chunks)
+        for i in range(chunks):
+            chunk = payloads[i * size : (i + 1) * size]
+            asyncio.run(produce(broker.bootstrap, env["SKYTALLY_TOPIC_REPORTS"], chunk))
+            if i == chunks - 1:
+                break
+            # Let part of the chunk through, then kill a worker outright while the stream goes on
+            # and start a replacement with an empty state directory (a rescheduled pod).
+            marker = reports[i * size + size // 3]["id"]
+            processed_ids(broker.bootstrap, env["SKYTALLY_TOPIC_INTERCEPTIONS"], {marker}, 120)
+            victim = i % 2
+            workers[victim].proc.kill()
+            workers[victim].proc.wait(10)
+            workers[victim] = launch()
 
         ids = processed_ids(
             broker.bootstrap, env["SKYTALLY_TOPIC_INTERCEPTIONS"], {r["id"] for r in reports}, 240
         )
         assert {r["id"] for r in reports} <= ids
-        seen = wait_equal([first, second], expected, timeout=90)
+        seen = wait_equal(workers, expected, timeout=120)
         for port, counts in seen.items():
             wrong = {k: (v, counts.get(k)) for k, v in expected.items() if counts.get(k) != v}
             extra = {k: v for k, v in counts.items() if k not in expected}
@@ -96,5 +108,5 @@ def test_sigkill_mid_stream_keeps_counts_exact(broker: Any, tmp_path: Path) -> N
                 f"(expected, served): {sample}; {len(extra)} unexpected"
             )
     finally:
-        first.stop()
-        second.stop()
+        for worker in workers:
+            worker.stop()
