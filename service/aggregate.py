@@ -74,6 +74,9 @@ class RegionUpdate:
     evidence: str
     confidence: float
     outlets: int
+    #: Stream time of the reports partition the triggering report came from, and that partition.
+    source_time: str | None = None
+    source_partition: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for a Kafka message value."""

@@ -65,6 +65,7 @@ class ReportIngestor(Service):
         self.runtime = runtime
         self.consumer: Any = None
         self.producer: Any = None
+        self.clock = pipeline.SourceClock()
 
     async def on_start(self) -> None:
         """Join the ingest consumer group and start the loop."""
@@ -160,6 +161,7 @@ class ReportIngestor(Service):
                     )
                 )
                 continue
+            self.clock.stamp(result, record.partition)
             metrics.extraction_seconds.observe(time.perf_counter() - started)
             metrics.reports_extracted.inc()
             log.info(

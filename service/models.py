@@ -93,6 +93,14 @@ class ExtractionResult(_Model):
         default=None, description="Time used for windows: period end, else published, else message time"
     )
     fingerprint: str | None = Field(default=None, description="Statement identity across outlets")
+    source_partition: int | None = Field(default=None, description="Reports partition the report came from")
+    source_time: datetime | None = Field(
+        default=None,
+        description=(
+            "Stream time of that reports partition when the report was read (newest event time seen "
+            "there): lateness is judged against it, so processing order downstream does not matter"
+        ),
+    )
 
 
 class RegionCount(_Model):

@@ -6,7 +6,7 @@ The agents pass faust Tables; tests pass dicts. Nothing here imports faust or Ka
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -85,7 +85,34 @@ def merge_result(statements: Table, value: dict[str, Any]) -> list[RegionUpdate]
     if not updates:
         return None
     statements[result.fingerprint] = state
+    if result.source_time is not None:
+        source_time = result.source_time.isoformat()
+        updates = [
+            replace(u, source_time=source_time, source_partition=result.source_partition) for u in updates
+        ]
     return updates
+
+
+class SourceClock:
+    """Stream time per reports partition: the newest event time read there so far.
+
+    Stage 1 stamps each result with it; the region stage judges lateness against the stream
+    time of the partition the report came from, not against its own (which runs ahead of
+    slower upstream partitions in a fast backfill). A partition that moves to another worker
+    and back keeps an older value here: lateness is then judged leniently, never harshly.
+    """
+
+    def __init__(self) -> None:
+        self._times: dict[int, datetime] = {}
+
+    def stamp(self, result: ExtractionResult, partition: int) -> None:
+        """Advance ``partition``'s stream time with ``result`` and record it on the result."""
+        event_time = result.event_time
+        current = self._times.get(partition)
+        if event_time is not None and (current is None or event_time > current):
+            current = self._times[partition] = event_time
+        result.source_partition = partition
+        result.source_time = current
 
 
 @dataclass
@@ -140,6 +167,34 @@ def stream_time_key(partition: int) -> str:
     return f"~stream-time|{partition}"
 
 
+def source_time_key(partition: int, source: int) -> str:
+    """Where the newest stream time of reports partition ``source`` seen by ``partition`` is kept."""
+    return f"~source-time|{partition}|{source}"
+
+
+def _late_reference(buckets: Table, update: RegionUpdate, partition: int, stream_time: datetime) -> datetime:
+    """The stream time an update's lateness is judged against.
+
+    Updates stamped by stage 1 are judged against their reports partition's stream time (the
+    newest value this partition has seen from that source, so a restarted stage 1 does not
+    forget it); unstamped ones against this partition's own stream time.
+    """
+    if update.source_time is None or update.source_partition is None:
+        return stream_time
+    source_time = datetime.fromisoformat(update.source_time).astimezone(UTC)
+    key = source_time_key(partition, update.source_partition)
+    stored = buckets.get(key)
+    if stored is not None and datetime.fromisoformat(stored) >= source_time:
+        return datetime.fromisoformat(stored)
+    buckets[key] = source_time.isoformat()
+    return source_time
+
+
+def _last_hour_before(t: datetime) -> datetime:
+    """The last whole hour strictly before ``t`` (windows ending there or earlier are closed at ``t``)."""
+    return bucket_of(t - timedelta(microseconds=1))
+
+
 def apply_region_update(
     buckets: Table, alerts: Table, runtime: RuntimeLike, update: RegionUpdate, partition: int = 0
 ) -> RegionOutcome:
@@ -157,11 +212,12 @@ def apply_region_update(
     state, changed = merge_bucket(buckets.get(bucket_key), update)
     if not changed:
         return outcome
+    late_reference = _late_reference(buckets, update, partition, stream_time)
     now = datetime.now(UTC)
     closed: set[tuple[str, datetime]] = set()
     for spec in runtime.windows:
         for start, end in spec.containing(event_time):
-            if end + grace < stream_time:
+            if end + grace < late_reference:
                 closed.add((spec.name, start))
                 runtime.metrics.late_statements.labels(window=spec.name).inc()
                 log.warning(
@@ -169,7 +225,7 @@ def apply_region_update(
                     code=update.code,
                     window=spec.name,
                     window_end=end.isoformat(),
-                    stream_time=stream_time.isoformat(),
+                    stream_time=late_reference.isoformat(),
                     policy=runtime.settings.late_policy,
                 )
     outcome.late = bool(closed)
@@ -201,10 +257,16 @@ def apply_region_update(
                 alert_flow.on_count(alerts, runtime, count, evidence_of(statements), now, partition)
             )
     if event_time > stream_time or stream_time_raw is None:
-        buckets[st_key] = max(event_time, stream_time).isoformat()
-        outcome.alerts.extend(
-            alert_flow.on_stream_time(alerts, runtime, max(event_time, stream_time) - grace, now, partition)
-        )
+        new_stream_time = max(event_time, stream_time)
+        buckets[st_key] = new_stream_time.isoformat()
+        # Windows end on whole hours: only when the closing line crosses one can an alert's
+        # window close, so the alert table is scanned at most once per hour of event time.
+        if stream_time_raw is None or _last_hour_before(new_stream_time - grace) > _last_hour_before(
+            stream_time - grace
+        ):
+            outcome.alerts.extend(
+                alert_flow.on_stream_time(alerts, runtime, new_stream_time - grace, now, partition)
+            )
     return outcome
 
 

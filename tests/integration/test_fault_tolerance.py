@@ -57,7 +57,7 @@ def wait_equal(
 
 
 def test_sigkill_mid_stream_keeps_counts_exact(broker: Any, tmp_path: Path) -> None:
-    """Republished, revised and late reports; workers killed mid-stream 3 times: final counts equal the truth."""
+    """Republished, revised and late reports; 3 SIGKILLs mid-stream: final counts equal the truth."""
     reports, statements = generate(400, seed=42)
     expected = truth(statements, parse_windows(WINDOWS))
     uid = unique_id("fault")
@@ -73,7 +73,8 @@ def test_sigkill_mid_stream_keeps_counts_exact(broker: Any, tmp_path: Path) -> N
         nonlocal launched
         launched += 1
         name = f"w{launched}"
-        return start_skytally_worker({**env, "SKYTALLY_DATA_DIR": str(tmp_path / name)}, tmp_path / f"{name}.log")
+        state = {**env, "SKYTALLY_DATA_DIR": str(tmp_path / name)}
+        return start_skytally_worker(state, tmp_path / f"{name}.log")
 
     workers = [launch(), launch()]
     try:

@@ -34,7 +34,12 @@ def runtime() -> Any:
 
 
 def result(
-    report_id: str, counts: dict[str, int], *, end: datetime = END, source: str = "mod"
+    report_id: str,
+    counts: dict[str, int],
+    *,
+    end: datetime = END,
+    source: str = "mod",
+    read_at: tuple[int, datetime] | None = None,
 ) -> dict[str, Any]:
     """An extraction result as it travels on the interceptions topic."""
     res = ExtractionResult(
@@ -52,6 +57,8 @@ def result(
         event_time=end - timedelta(microseconds=1),
     )
     res.fingerprint = pipeline.statement_fingerprint(res)
+    if read_at is not None:  # stage 1 read it from this reports partition at that stream time
+        res.source_partition, res.source_time = read_at
     return res.model_dump(mode="json")
 
 
@@ -127,6 +134,50 @@ def test_late_statement_is_counted_without_alerting_by_default(tables: dict[str,
     )
 
 
+def test_lateness_is_judged_by_the_reports_partition_the_statement_came_from(
+    tables: dict[str, Any], runtime: Any
+) -> None:
+    """A fast backfill: partition 0 is two days ahead of partition 1 when their figures meet here.
+
+    The statement read on partition 1 is on time there, so it counts and alerts; one read on
+    partition 0 for the same old window is late.
+    """
+    ahead = END + timedelta(hours=48)
+    run(tables, runtime, result("a", {"RU-ROS": 1}, end=ahead, read_at=(0, ahead)))
+    read_at = (1, END + timedelta(hours=1))
+    on_time = run(tables, runtime, result("b", {"RU-BRY": 20}, end=END, read_at=read_at))
+    assert 20 == latest_counts(on_time)[("1h", "RU-BRY")]
+    assert ["firing"] == [a.status for a in on_time.alerts if a.window == "1h" and a.code == "RU-BRY"]
+    late = run(tables, runtime, result("c", {"RU-KRS": 20}, end=END, read_at=(0, ahead)))
+    assert 20 == latest_counts(late)[("1h", "RU-KRS")]
+    assert [] == [a for a in late.alerts if a.code == "RU-KRS"]
+    assert 1.0 <= runtime.metrics.registry.get_sample_value(
+        "skytally_late_statements_total", {"window": "1h"}
+    )
+
+
+def test_source_stream_time_is_not_forgotten_when_stage_one_restarts(
+    tables: dict[str, Any], runtime: Any
+) -> None:
+    """A restarted stage 1 stamps an older stream time; the region stage remembers the newer one."""
+    ahead = END + timedelta(hours=48)
+    run(tables, runtime, result("a", {"RU-ROS": 1}, end=ahead, read_at=(0, ahead)))
+    # after the restart partition 0's clock starts again from the first report it reads
+    out = run(tables, runtime, result("b", {"RU-BRY": 20}, end=END, read_at=(0, END)))
+    assert [] == [a for a in out.alerts if a.code == "RU-BRY"]
+
+
+def test_alert_resolves_as_soon_as_the_closing_line_passes_the_window_end(
+    tables: dict[str, Any], runtime: Any
+) -> None:
+    """With 24 h grace, the 20:00-21:00 window closes once stream time passes 21:00 next day."""
+    run(tables, runtime, result("a", {"RU-ROS": 8}))
+    at_end = run(tables, runtime, result("b", {"RU-KRS": 1}, end=END + timedelta(hours=24)))
+    assert [] == [a for a in at_end.alerts if a.code == "RU-ROS" and a.window == "1h"]
+    after = run(tables, runtime, result("c", {"RU-ORL": 1}, end=END + timedelta(hours=24, minutes=1)))
+    assert ["resolved"] == [a.status for a in after.alerts if a.code == "RU-ROS" and a.window == "1h"]
+
+
 def test_late_statement_is_dropped_with_the_drop_policy(tables: dict[str, Any], runtime: Any) -> None:
     """With SKYTALLY_LATE_POLICY=drop a late statement changes no window, and is still counted as late."""
     runtime.settings = runtime.settings.model_copy(update={"late_policy": "drop"})
@@ -169,3 +220,17 @@ def test_baseline_rule_fires_on_a_region_far_above_its_usual_day(
     fired = {(a.rule, a.window) for a in out.alerts if a.status == "firing"}
     assert ("baseline", "24h") in fired
     assert ("threshold", "24h") not in fired
+
+
+def test_stage_one_clock_keeps_each_partitions_newest_event_time() -> None:
+    """An out-of-order report is stamped with its partition's newest time, not its own."""
+    clock = pipeline.SourceClock()
+    newer = ExtractionResult(id="n", event_time=END)
+    older = ExtractionResult(id="o", event_time=END - timedelta(hours=30))
+    other = ExtractionResult(id="x", event_time=END - timedelta(hours=40))
+    clock.stamp(newer, 0)
+    clock.stamp(older, 0)
+    clock.stamp(other, 1)
+    assert [(0, END), (0, END), (1, END - timedelta(hours=40))] == [
+        (r.source_partition, r.source_time) for r in (newer, older, other)
+    ]
