@@ -83,3 +83,18 @@ def test_any_bytes_decode_or_raise_input_error(raw: bytes) -> None:
     else:
         assert report.text.strip()
         assert report.id
+
+
+def test_brackets_inside_strings_are_not_nesting() -> None:
+    """A text full of brackets and escaped quotes is a report, not JSON nested too deep."""
+    text = '[[[{{{ \\" ' * 40 + "two drones over Kursk"
+    raw = json.dumps({"id": "b1", "text": text}).encode()
+    assert text == decode_report(raw, max_bytes=1 << 20).text
+
+
+def test_deep_nesting_after_many_shallow_brackets_is_refused() -> None:
+    """Many harmless brackets do not hide a real nesting bomb further on."""
+    body = '{"id": "d", "text": "x", "tags": [' + "[], " * 50 + "[" * 40 + "]" * 40 + "]}"
+    with pytest.raises(InputError) as err:
+        decode_report(body.encode(), max_bytes=1 << 20)
+    assert "invalid_schema" == err.value.reason
