@@ -10,15 +10,17 @@ from __future__ import annotations
 import hashlib
 import re
 from bisect import bisect_left
+from dataclasses import dataclass, field
 from datetime import date
 
 from service.extract.classify import mixed_sides, reporting_side, weapon_of
 from service.extract.combine import Combined, combine, parts_sum
-from service.extract.gazetteer import load
+from service.extract.gazetteer import Mention, load
 from service.extract.numbers import Num, read_numbers
 from service.extract.numbers import weapon_of as weapon_of_word
 from service.extract.periods import assumed_night, find_period
 from service.extract.places import PlaceRef, Resolver, mention_tokens
+from service.extract.prefilter import Prefiltered, prefilter
 from service.extract.reader import Statement, Total, launch_figures, read_sentence
 from service.extract.refs import sentence_refs
 from service.extract.sentence import SentenceInfo, analyse_sentences, capital_of, intercepts
@@ -67,23 +69,65 @@ def _extract(text: str, report_id: str, published: date | None, language: str | 
     gz = load()
     norm = normalise(text)
     lang = language if language in ("en", "ru", "uk") else detect_language(norm)
-    toks = tokenize(norm)
-    mentions = mention_tokens(toks, gz.find(norm))
+    found = gz.find(norm)
+    pre = prefilter(norm, found)
+    toks = tokenize(norm, pre.spans)
+    dropped = set(map(id, pre.dropped))
+    mentions = mention_tokens(toks, [m for m in found if id(m) not in dropped])
     infos = analyse_sentences(norm, toks, mentions)
+    resolver = Resolver(lambda: capital_of(norm, found, lang))
+    acc = _Readings()
+    _read_all(text, toks, infos, mentions, intercepts(toks, pre.verbs, infos), resolver, pre, acc)
+    comb = combine(acc.statements, acc.totals)
+    places = [m.place.code for m in found if m.place.kind in ("region", "city")]
+    weapons = acc.weapons
+    return _result(
+        report_id,
+        norm,
+        lang,
+        published,
+        comb,
+        acc.evidence,
+        infos,
+        (weapons, _nouns(toks, acc.spans) if "target" in weapons or not weapons else [], places),
+        acc.models,
+        acc.launched,
+        warnings,
+    )
+
+
+@dataclass(slots=True)
+class _Readings:
+    """What the sentences of a report contribute, accumulated in text order."""
+
+    statements: list[Statement] = field(default_factory=list)
+    totals: list[Total] = field(default_factory=list)
+    launched: list[int] = field(default_factory=list)
+    weapons: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+    evidence: dict[int, str] = field(default_factory=dict)
+    spans: list[tuple[int, int]] = field(default_factory=list)
+
+
+def _read_all(
+    text: str,
+    toks: list[Token],
+    infos: list[SentenceInfo],
+    mentions: list[tuple[int, int, Mention]],
+    verbs: list[int],
+    resolver: Resolver,
+    pre: Prefiltered,
+    acc: _Readings,
+) -> None:
+    """Read every sentence in order; a sentence right after a claim may continue its list."""
     starts = [s for s, _, _ in mentions]
-    resolver = Resolver(lambda: capital_of(norm, mentions, lang))
-    verbs = intercepts(toks, norm)
     any_verb = bool(verbs)
-    statements: list[Statement] = []
-    totals: list[Total] = []
-    launched: list[int] = []
-    weapons: list[str] = []
-    models: list[str] = []
-    evidence: dict[int, str] = {}
-    spans: list[tuple[int, int]] = []
     carry = False
+    skipped = _Skipped(pre.dropped, pre.gaps, resolver)
     for si, info in enumerate(infos):
         lo, hi = info.lo, info.hi
+        if skipped.before(toks[lo].start):
+            carry = False  # a dropped sentence lies between: no list continues across it
         a, b = bisect_left(starts, lo), bisect_left(starts, hi)
         sverbs = verbs[bisect_left(verbs, lo) : bisect_left(verbs, hi)]
         listy = ((info.list_line or info.total_word) and any_verb) or carry
@@ -92,7 +136,7 @@ def _extract(text: str, report_id: str, published: date | None, language: str | 
             for _, _, m in mentions[a:b]:
                 resolver.note(m.place, city=m.place.kind == "city")
             if info.has_num and not info.skip:
-                launched.extend(launch_figures(toks, read_numbers(toks, lo, hi)))
+                acc.launched.extend(launch_figures(toks, read_numbers(toks, lo, hi), lo))
             carry = False
             continue
         refs = sentence_refs(toks, lo, hi, mentions[a:b], resolver)
@@ -106,34 +150,43 @@ def _extract(text: str, report_id: str, published: date | None, language: str | 
             nums,
             intercept=sverbs,
             list_line=listy,
-            prior=statements[-1] if statements else None,
+            prior=acc.statements[-1] if acc.statements else None,
         )
         carry = bool(sverbs) and bool(reading.statements or reading.totals)
         for st in reading.statements:
             st.conflict = info.conflict
         if reading.statements or reading.totals:
-            evidence[si] = text[toks[lo].start : toks[hi - 1].end].strip()
-            weapons.extend(_used_weapons(nums))
-            spans.append((lo, hi))
-        statements.extend(reading.statements)
-        totals.extend(reading.totals)
-        launched.extend(reading.launched)
-        models.extend(reading.models)
-    comb = combine(statements, totals)
-    places = [m.place.code for _, _, m in mentions if m.place.kind in ("region", "city")]
-    return _result(
-        report_id,
-        norm,
-        lang,
-        published,
-        comb,
-        evidence,
-        infos,
-        (weapons, _nouns(toks, spans) if "target" in weapons or not weapons else [], places),
-        models,
-        launched,
-        warnings,
-    )
+            acc.evidence[si] = text[toks[lo].start : toks[hi - 1].end].strip()
+            acc.weapons.extend(_used_weapons(nums))
+            acc.spans.append((lo, hi))
+        acc.statements.extend(reading.statements)
+        acc.totals.extend(reading.totals)
+        acc.launched.extend(reading.launched)
+        acc.models.extend(reading.models)
+
+
+class _Skipped:
+    """The chunks the prefilter dropped, replayed in text order while sentences are read."""
+
+    def __init__(self, mentions: list[Mention], gaps: list[int], resolver: Resolver) -> None:
+        self._mentions = mentions
+        self._gaps = gaps
+        self._resolver = resolver
+        self._m = 0
+        self._g = 0
+
+    def before(self, pos: int) -> bool:
+        """Note the dropped places before ``pos``; True when a dropped sentence lies there."""
+        ms = self._mentions
+        while self._m < len(ms) and ms[self._m].start < pos:
+            place = ms[self._m].place
+            self._resolver.note(place, city=place.kind == "city")
+            self._m += 1
+        gap = False
+        while self._g < len(self._gaps) and self._gaps[self._g] <= pos:
+            gap = True
+            self._g += 1
+        return gap
 
 
 def _inside(num: Num, refs: list[PlaceRef]) -> bool:

@@ -94,21 +94,28 @@ def _digit_value(tok: Token) -> int | None:
 def read_numbers(toks: list[Token], lo: int, hi: int) -> list[Num]:
     """Candidate counts among tokens[lo:hi] (one sentence), in order."""
     out: list[Num] = []
-    utc = any(toks[k].text in ("gmt", "utc") for k in range(lo, hi))
+    utc: bool | None = None
     i = lo
     while i < hi:
         tok = toks[i]
         num: Num | None = None
-        if tok.kind == "num":
+        kind = tok.kind
+        if kind == "num":
             value = _digit_value(tok)
             if value is not None:
                 num = Num(i, i + 1, value)
-                if _is_non_count_digit(toks, i, hi, value) or (
+                if len(tok.text) == 4 and value % 100 < 60 and value < 2400 and utc is None:
+                    utc = any(toks[k].text in ("gmt", "utc") for k in range(lo, hi))
+                if _is_non_count_digit(toks, i, lo, hi, value) or (
                     utc and len(tok.text) == 4 and value % 100 < 60 and value < 2400
                 ):
                     num.drop = True
-        elif tok.kind == "word":
-            num = _read_word_number(toks, i, hi)
+        elif kind == "word":
+            w = tok.text
+            if w not in _CANDIDATES and "-" not in w:
+                i += 1
+                continue
+            num = _read_word_number(toks, i, lo, hi)
         if num is None:
             i += 1
             continue
@@ -123,7 +130,7 @@ def read_numbers(toks: list[Token], lo: int, hi: int) -> list[Num]:
 _DIGIT_CASE = re.compile(r"(\d{1,4})-(?:х|ти|ми|ми|и|ух|ех|ох|ма|ом|ю|ть)")
 
 
-def _cardinal(toks: list[Token], i: int, hi: int) -> Num | None:
+def _cardinal(toks: list[Token], i: int, lo: int, hi: int) -> Num | None:
     """A number word, with 'every one' (all) and 'one of the most ...' (no count)."""
     m = _DIGIT_CASE.fullmatch(toks[i].text)
     if m:  # ru/uk digits with a case ending: "2-х", "10-ти", "5-ма"
@@ -131,7 +138,7 @@ def _cardinal(toks: list[Token], i: int, hi: int) -> Num | None:
     wv = _word_value(toks, i)
     if wv is None:
         return None
-    prev = toks[i - 1].text if i > 0 else ""
+    prev = toks[i - 1].text if i > lo else ""
     nxt = toks[i + 1].text if i + 1 < hi else ""
     nxt2 = toks[i + 2].text if i + 2 < hi else ""
     if toks[i].text == "one" and prev in ("every", "each"):
@@ -143,7 +150,7 @@ def _cardinal(toks: list[Token], i: int, hi: int) -> Num | None:
     return Num(i, wv[1], wv[0])
 
 
-def _article(toks: list[Token], i: int, hi: int) -> Num | None:
+def _article(toks: list[Token], i: int, lo: int, hi: int) -> Num | None:
     """'a drone', 'an aircraft-type Ukrainian drone' = 1 (not 'a drone attack')."""
     if toks[i].text not in ("a", "an"):
         return None
@@ -157,7 +164,7 @@ def _article(toks: list[Token], i: int, hi: int) -> Num | None:
     return None
 
 
-def _another(toks: list[Token], i: int, hi: int) -> Num | None:
+def _another(toks: list[Token], i: int, lo: int, hi: int) -> Num | None:
     """'another (drone)' = one more, unless 'another five' or 'another night'."""
     if toks[i].text != "another":
         return None
@@ -169,11 +176,11 @@ def _another(toks: list[Token], i: int, hi: int) -> Num | None:
     return Num(i, i + 1, 1, increment=True)
 
 
-def _ordinal(toks: list[Token], i: int, hi: int) -> Num | None:
+def _ordinal(toks: list[Token], i: int, lo: int, hi: int) -> Num | None:
     """'already the sixth', 'це вже восьмий': a running count."""
     w = toks[i].text
-    prev = toks[i - 1].text if i > 0 else ""
-    prev2 = toks[i - 2].text if i > 1 else ""
+    prev = toks[i - 1].text if i > lo else ""
+    prev2 = toks[i - 2].text if i > lo + 1 else ""
     if w not in lx.ORDINALS:
         return None
     if prev in _ALREADY or (prev == "the" and prev2 in _ALREADY):
@@ -181,11 +188,11 @@ def _ordinal(toks: list[Token], i: int, hi: int) -> Num | None:
     return None
 
 
-def _vague(toks: list[Token], i: int, hi: int) -> Num | None:
+def _vague(toks: list[Token], i: int, lo: int, hi: int) -> Num | None:
     """'several', 'a number of', 'все' -> a claim without a number (null count)."""
     w = toks[i].text
     nxt = toks[i + 1].text if i + 1 < hi else ""
-    if w == "number" and i > 0 and toks[i - 1].text == "a" and nxt == "of":
+    if w == "number" and i > lo and toks[i - 1].text == "a" and nxt == "of":
         return Num(i, i + 2, None)
     if w not in lx.VAGUE_WORDS:
         return None
@@ -194,12 +201,12 @@ def _vague(toks: list[Token], i: int, hi: int) -> Num | None:
     return Num(i, i + 1, None, vague_all=w in _ALL_WORDS)
 
 
-def _bare_singular(toks: list[Token], i: int, hi: int) -> Num | None:
+def _bare_singular(toks: list[Token], i: int, lo: int, hi: int) -> Num | None:
     """ru/uk singular noun without a numeral: 'сбит беспилотник', 'збито ворожий БпЛА' = 1."""
     w = toks[i].text.strip('"')
-    prev = toks[i - 1].text if i > 0 else ""
+    prev = toks[i - 1].text if i > lo else ""
     counted_before = any(
-        toks[j].kind == "num" or toks[j].text in lx.NUMBER_WORDS for j in range(max(0, i - 3), i)
+        toks[j].kind == "num" or toks[j].text in lx.NUMBER_WORDS for j in range(max(lo, i - 3), i)
     )
     if counted_before:
         return None
@@ -222,29 +229,29 @@ _CANDIDATES = frozenset(
 )
 
 
-def _read_word_number(toks: list[Token], i: int, hi: int) -> Num | None:
+def _read_word_number(toks: list[Token], i: int, lo: int, hi: int) -> Num | None:
     w = toks[i].text
     if w not in _CANDIDATES and "-" not in w and w.strip('"') not in _CANDIDATES:
         return None
     for reader in _WORD_READERS:
-        num = reader(toks, i, hi)
+        num = reader(toks, i, lo, hi)
         if num is not None:
             return num
     return None
 
 
-def _is_non_count_digit(toks: list[Token], i: int, hi: int, value: int) -> bool:
+def _is_non_count_digit(toks: list[Token], i: int, lo: int, hi: int, value: int) -> bool:
     """Dates, clock times, percentages, years, loss-table increments, house numbers."""
     nxt = toks[i + 1].text if i + 1 < hi else ""
     nxt2 = toks[i + 2].text if i + 2 < hi else ""
-    prev = toks[i - 1].text if i > 0 else ""
+    prev = toks[i - 1].text if i > lo else ""
     dated = nxt in lx.MONTHS or prev in lx.MONTHS or nxt in _TIME_AFTER or nxt == "%"
     table = (nxt == "(" and nxt2.startswith("+")) or prev in ("+",)
     span = nxt in ("-", "—") and i + 2 < hi and toks[i + 2].kind == "num" and value >= 100
     year = 1900 <= value <= 2100 and len(toks[i].text) == 4
     street = any(
         toks[j].text.startswith(_STREET_PREFIXES) or toks[j].text in _STREET_EXACT
-        for j in range(max(0, i - 4), i)
+        for j in range(max(lo, i - 4), i)
     )
     return dated or table or span or year or prev in _HOUSE_WORDS or street
 

@@ -49,7 +49,7 @@ def read_sentence(
         out.models.extend(n.models)
         if n.launched and n.value:
             out.launched.append(n.value)
-    out.launched.extend(launch_figures(toks, [n for n in nums if not n.launched]))
+    out.launched.extend(launch_figures(toks, [n for n in nums if not n.launched], lo))
     if not intercept and not list_line:
         return out
     pairs, used_nums, used_refs = resolve_respectively(toks, lo, hi, refs, nums)
@@ -72,7 +72,7 @@ def read_sentence(
     _pair_in_segments(pending, out, sentence, derived)
     link_orphans(pending, out, sentence, derived, prior)
     _parts(deferred, pending, out, sentence, derived)
-    out.statements = _drop_breakdowns(out.statements, out, [t.text for t in toks])
+    out.statements = _drop_breakdowns(out.statements, out, toks)
     if not out.statements and any(n.vague_all for seg in pending if not seg.done for n in seg.nums):
         # "Seventeen were aimed at Kyiv, and every one was destroyed": the target, null count.
         for r in refs:
@@ -166,12 +166,22 @@ _BREAKDOWN = (
 )
 
 
-def _marked(words: list[str], lo: int, hi: int) -> bool:
+_BREAKDOWN_FIRST = frozenset(m[0] for m in _BREAKDOWN)
+
+
+def _marked(toks: list[Token], lo: int, hi: int) -> bool:
     """A breakdown marker ('из них', 'of them', 'including') between two positions."""
-    return any(tuple(words[k : k + len(m)]) == m for k in range(lo, hi) for m in _BREAKDOWN)
+    n = len(toks)
+    for k in range(max(lo, 0), min(hi, n)):
+        if toks[k].text not in _BREAKDOWN_FIRST:
+            continue
+        for m in _BREAKDOWN:
+            if k + len(m) <= n and all(toks[k + d].text == w for d, w in enumerate(m)):
+                return True
+    return False
 
 
-def _drop_breakdowns(sts: list[Statement], out: SentenceReading, words: list[str]) -> list[Statement]:
+def _drop_breakdowns(sts: list[Statement], out: SentenceReading, toks: list[Token]) -> list[Statement]:
     """A figure followed by its breakdown in the same sentence.
 
     'seven over the region, five in X district and two near Y' keeps the seven only;
@@ -185,7 +195,7 @@ def _drop_breakdowns(sts: list[Statement], out: SentenceReading, words: list[str
         parts = [j for j in range(i + 1, len(sts)) if sts[j].count is not None]
         total = sum(sts[j].count or 0 for j in parts)
         same = bool(parts) and all(set(sts[j].codes) == set(st.codes) for j in parts)
-        listed = bool(parts) and _marked(words, st.pos + 1, sts[parts[0]].pos)
+        listed = bool(parts) and _marked(toks, st.pos + 1, sts[parts[0]].pos)
         if same and st.count is not None and listed and total <= st.count:
             keep.append(st)  # 'four over X: two in A district, two in B' (B not in the gazetteer)
             skip.update(parts)
@@ -196,7 +206,7 @@ def _drop_breakdowns(sts: list[Statement], out: SentenceReading, words: list[str
         if same:
             keep.append(st)
             skip.update(parts)
-        elif len(parts) >= 2 and not st.increment and _marked(words, st.pos + 2, sts[parts[0]].pos):
+        elif len(parts) >= 2 and not st.increment and _marked(toks, st.pos + 2, sts[parts[0]].pos):
             out.totals.append(Total(st.count, st.sentence, st.approx, st.lower))
         else:
             keep.append(st)
@@ -208,12 +218,15 @@ def _last_value(nums: list[Num]) -> int | None:
     return vals[-1] if vals else None
 
 
-def launch_figures(toks: list[Token], nums: list[Num]) -> list[int]:
-    """In a sentence without interception verbs, a number after 'launched/attacked' is launched."""
+_LAUNCH_ATTACK = lx.LAUNCH_PREFIXES + lx.ATTACK_PREFIXES
+
+
+def launch_figures(toks: list[Token], nums: list[Num], lo: int) -> list[int]:
+    """A number after 'launched/attacked' in the same sentence (from token ``lo``) is launched."""
     for n in nums:
         if n.drop or n.value is None:
             continue
-        before = [toks[j].text for j in range(max(0, n.tok - 8), n.tok)]
-        if any(w.startswith(lx.LAUNCH_PREFIXES + lx.ATTACK_PREFIXES) for w in before):
-            return [n.value]
+        for j in range(max(lo, n.tok - 8), n.tok):
+            if toks[j].text.startswith(_LAUNCH_ATTACK):
+                return [n.value]
     return []

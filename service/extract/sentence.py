@@ -9,7 +9,7 @@ report elsewhere claims interceptions.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from service.extract import lexicon as lx
@@ -101,40 +101,40 @@ def analyse_sentences(
     return infos
 
 
-_INTERCEPT_RE = re.compile(
-    r"(?<![\w'\-])(?:"
-    + "|".join(sorted((re.escape(p) for p in lx.INTERCEPT_PREFIXES), key=len, reverse=True))
-    + ")"
-)
-
-
-def intercepts(toks: list[Token], norm: str) -> list[int]:
+def intercepts(toks: list[Token], candidates: list[int], infos: list[SentenceInfo]) -> list[int]:
     """Token positions of verbs/nouns claiming an interception (not 'debris of a downed').
 
-    One regex pass over the text finds the candidate words; only those are checked.
+    ``candidates`` are the character starts where an interception prefix begins a word
+    (``prefilter.scan`` finds them in one pass); only those tokens are checked, and only
+    against the words of their own sentence.
     """
     out: list[int] = []
     n = len(toks)
     starts = [t.start for t in toks]
-    for m in _INTERCEPT_RE.finditer(norm):
-        i = bisect_left(starts, m.start())
-        if i >= n or toks[i].start != m.start() or toks[i].kind != "word":
+    los = [info.lo for info in infos]
+    for pos in candidates:
+        i = bisect_left(starts, pos)
+        if i >= n or toks[i].start != pos or toks[i].kind != "word":
             continue
+        k = bisect_right(los, i) - 1
+        lo, hi = (infos[k].lo, infos[k].hi) if k >= 0 else (0, n)
+        if i >= hi:
+            continue  # not inside any sentence
         w = toks[i].text
         particle = lx.PHRASAL.get(w)
-        if particle is not None and not (i + 1 < n and toks[i + 1].text in particle):
+        if particle is not None and not (i + 1 < hi and toks[i + 1].text in particle):
             continue
-        if w.startswith("landed") and not (i > 0 and toks[i - 1].text == '"'):
+        if w.startswith("landed") and not (i > lo and toks[i - 1].text == '"'):
             continue
-        if any(toks[j].text.startswith(lx.DEBRIS_PREFIXES) for j in range(max(0, i - 4), i)):
+        if any(toks[j].text.startswith(lx.DEBRIS_PREFIXES) for j in range(max(lo, i - 4), i)):
             continue
         out.append(i)
     return out
 
 
-def capital_of(norm: str, mentions: list[tuple[int, int, Mention]], lang: str) -> str:
+def capital_of(norm: str, mentions: list[Mention], lang: str) -> str:
     """Which capital "the capital"/"столица" means: Moscow or Kyiv, from the claimant."""
-    codes = [m.place.code for _, _, m in mentions]
+    codes = [m.place.code for m in mentions]
     if {"RU-MOW", "RU-MOS"} & set(codes):
         return "RU-MOW"
     if {"UA-30", "UA-32"} & set(codes):

@@ -37,11 +37,19 @@ def _build_table() -> dict[int, str]:
 
 
 _TABLE = _build_table()
+# ``str.translate`` with a dict table looks up every character (slow on Cyrillic text); one C
+# regex scan finds the few characters that change and only those go through Python.
+_SPECIAL = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_TABLE)) + "]")
+_MAP = {chr(c): v for c, v in _TABLE.items()}
+
+
+def _swap(m: re.Match[str]) -> str:
+    return _MAP[m.group()]
 
 
 def normalise(text: str) -> str:
     """Lower-case and unify apostrophes/dashes/quotes/ё while keeping the length unchanged."""
-    out = text.translate(_TABLE)
+    out = _SPECIAL.sub(_swap, text) if len(text) < 50_000 else text.translate(_TABLE)
     low = out.lower()
     if len(low) == len(out):
         return low
@@ -110,16 +118,26 @@ _KINDS = {
 _NEW = tuple.__new__
 
 
-def tokenize(norm: str) -> list[Token]:
-    """Split normalised text into tokens (one linear regex pass)."""
+def tokenize(norm: str, spans: list[tuple[int, int]] | None = None) -> list[Token]:
+    """Split normalised text (or only the given character spans of it) into tokens.
+
+    One linear regex pass per span; offsets are offsets into ``norm``. Spans must start and
+    end where a token boundary is anyway (``prefilter.chunks`` guarantees it).
+    """
     kinds = _KINDS
-    return [
-        _NEW(Token, (m.group(), *m.span(), kinds[m.lastgroup or "punct"])) for m in _TOKEN_RE.finditer(norm)
-    ]
+    if spans is None:
+        spans = [(0, len(norm))]
+    out: list[Token] = []
+    for lo, hi in spans:
+        out += [
+            _NEW(Token, (m.group(), *m.span(), kinds[m.lastgroup or "punct"]))
+            for m in _TOKEN_RE.finditer(norm, lo, hi)
+        ]
+    return out
 
 
 # Abbreviations after which a full stop does not end a sentence.
-_ABBREV = frozenset(
+ABBREVIATIONS = frozenset(
     {
         "a.m",
         "p.m",
@@ -171,7 +189,7 @@ def split_sentences(tokens: list[Token]) -> list[tuple[int, int]]:
         elif tok.kind == "punct" and tok.text in ".!?":
             prev = tokens[i - 1].text if i > 0 else ""
             nxt = tokens[i + 1] if i + 1 < n else None
-            if tok.text != "." or (prev not in _ABBREV and not _is_initial(prev)):
+            if tok.text != "." or (prev not in ABBREVIATIONS and not _is_initial(prev)):
                 cut = nxt is None or nxt.kind in ("nl", "punct") or _starts_sentence(tokens, i)
         if cut:
             if i + 1 > start:
