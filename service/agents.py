@@ -6,6 +6,7 @@ and 3 keep state in changelogged tables and are faust agents.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +24,8 @@ from service.app import (
     statements_table,
     topics,
 )
-from service.ingest import ReportIngestor
+from service.errors import InputError
+from service.ingest import ReportIngestor, dead_letter
 from service.models import AlertEvent
 
 log = structlog.get_logger("skytally.agents")
@@ -67,11 +69,42 @@ class Ingest(ReportIngestor):
         runtime.extra["ingest"] = self
 
 
+async def dead_letter_event(event: Any, stage: str, exc: Exception) -> None:
+    """A record a stage could not process goes to the dead-letter topic; the stream goes on.
+
+    Only a bug or a record from an incompatible version gets here: stage 2 and 3 input is
+    written by stage 1 and 2 themselves.
+    """
+    message = event.message
+    log.error(
+        "stage_failed", stage=stage, topic=message.topic, partition=message.partition,
+        offset=message.offset, error=repr(exc)[:500], exc_info=exc,
+    )
+    err = exc if isinstance(exc, InputError) else InputError(
+        "processing_error", f"{stage} stage failed: {exc!r}"[:1000], stage=stage
+    )
+    runtime.metrics.dead_letters.labels(reason=err.reason, stage=stage).inc()
+    raw = event.value if isinstance(event.value, bytes) else json.dumps(event.value, default=str).encode()
+    letter = dead_letter(
+        err,
+        message.topic, message.partition, message.offset,
+        int(message.timestamp * 1000) if message.timestamp else None, raw,
+    )
+    await topics.dead_letter.send(
+        key=f"{message.topic}:{message.partition}:{message.offset}".encode(),
+        value=letter.model_dump(mode="json"),
+    )
+
+
 @app.agent(topics.interceptions)
 async def merge_statements(stream: Any) -> None:
     """Stage 2: max-merge each statement across outlets; forward per-region figures."""
-    async for value in stream:
-        updates = pipeline.merge_result(statements_table, value)
+    async for event in stream.events():
+        try:
+            updates = pipeline.merge_result(statements_table, event.value)
+        except Exception as exc:  # noqa: BLE001 - one bad record must not stop the stream
+            await dead_letter_event(event, "merge", exc)
+            continue
         if updates is None:
             runtime.metrics.reports_duplicate.inc()
             continue
@@ -83,10 +116,14 @@ async def merge_statements(stream: Any) -> None:
 async def count_regions(stream: Any) -> None:
     """Stage 3: fold figures into hourly buckets; publish window counts and alerts."""
     async for event in stream.events():
-        update = RegionUpdate.from_dict(event.value)
-        outcome = pipeline.apply_region_update(
-            buckets_table, alerts_table, runtime, update, partition=event.message.partition
-        )
+        try:
+            update = RegionUpdate.from_dict(event.value)
+            outcome = pipeline.apply_region_update(
+                buckets_table, alerts_table, runtime, update, partition=event.message.partition
+            )
+        except Exception as exc:  # noqa: BLE001 - one bad record must not stop the stream
+            await dead_letter_event(event, "count", exc)
+            continue
         for count in outcome.counts:
             await topics.region_counts.send(key=count.key.encode(), value=count.value)
         for alert in outcome.alerts:

@@ -15,8 +15,8 @@ at-least-once delivery safe: replaying any message after a crash cannot raise a 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
 from typing import Any
 
 from service.models import ExtractionResult
@@ -77,6 +77,11 @@ class RegionUpdate:
     #: Stream time of the reports partition the triggering report came from, and that partition.
     source_time: str | None = None
     source_partition: int | None = None
+    #: Bumped each time the statement is superseded by a revision (or wins again): a bucket
+    #: entry of a higher generation replaces a lower one instead of max-merging with it.
+    generation: int = 0
+    #: The statement was replaced by its source's revision: this region's figure is withdrawn.
+    retract: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for a Kafka message value."""
@@ -84,8 +89,11 @@ class RegionUpdate:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RegionUpdate:
-        """Inverse of :meth:`to_dict`."""
-        return cls(**data)
+        """Inverse of :meth:`to_dict`; fields a newer version added are ignored (rolling upgrades)."""
+        return cls(**{k: v for k, v in data.items() if k in _UPDATE_FIELDS})
+
+
+_UPDATE_FIELDS = frozenset(f.name for f in fields(RegionUpdate))
 
 
 def merge_statement(
@@ -100,6 +108,10 @@ def merge_statement(
         state = {"event_time": event_time.isoformat(), "regions": {}, "reports": [], "outlets": []}
     report_id = result.id
     if report_id in state["reports"]:
+        return state, []
+    if state.get("superseded_by"):
+        # Its source published a revision: more copies of the old figure change nothing.
+        state = {**state, "reports": [*state["reports"], report_id][-MAX_OUTLETS_KEPT:]}
         return state, []
     state = {**state, "regions": dict(state["regions"]), "reports": [*state["reports"], report_id]}
     state["reports"] = state["reports"][-MAX_OUTLETS_KEPT:]
@@ -123,9 +135,16 @@ def merge_statement(
     claimed = result.claimed_total
     if claimed is not None and claimed > (state.get("claimed_total") or 0):
         state["claimed_total"] = claimed
-    updates = [
+    statement_fingerprint_of(state, result)
+    state["confidence"] = result.confidence
+    return state, region_updates(state)
+
+
+def region_updates(state: StatementState) -> list[RegionUpdate]:
+    """The statement's current figure for each of its regions."""
+    return [
         RegionUpdate(
-            fingerprint=statement_fingerprint_of(state, result),
+            fingerprint=str(state["fingerprint"]),
             code=code,
             region=row["region"],
             count=row["count"],
@@ -135,12 +154,123 @@ def merge_statement(
             url=row["url"],
             claimed_total=state.get("claimed_total"),
             evidence=row["evidence"],
-            confidence=result.confidence,
-            outlets=state["n_reports"],
+            confidence=float(state.get("confidence", 0.0)),
+            outlets=int(state.get("n_reports", 0)),
+            generation=int(state.get("generation", 0)),
+        )
+        for code, row in sorted(state["regions"].items())
+    ]
+
+
+def revision_slot(result: ExtractionResult) -> str | None:
+    """What a revision shares with the statement it replaces: source, side and stated period.
+
+    A source that publishes different figures for the same period has corrected itself. Without
+    a stated period (only a publication day) two reports may be two events, so none is a revision.
+    """
+    if not result.source or not (result.period_start or result.period_end):
+        return None
+    side = result.reporting_side or "-"
+    return f"{result.source.strip().casefold()}|{side}|{_iso(result.period_start)}/{_iso(result.period_end)}"
+
+
+def routing_key(result: ExtractionResult) -> str:
+    """The interceptions topic key: reports of one stated period meet on one partition.
+
+    Revisions (same source and period, new figures, hence a new fingerprint) must be merged
+    where the statement they replace lives; without a stated period, the fingerprint.
+    """
+    if result.period_start or result.period_end:
+        side = result.reporting_side or "-"
+        return f"{side}|{_iso(result.period_start)}/{_iso(result.period_end)}"
+    return result.fingerprint or result.id
+
+
+def settle_revisions(
+    slot: dict[str, Any] | None, fingerprint: str, version: list[str], regions: list[str]
+) -> tuple[dict[str, Any], dict[str, str], set[str]]:
+    """Add one version of a source's statement for a period; say which versions lost or won.
+
+    Versions are a source's statements for one stated period. A version is *live* unless a
+    newer one (by :func:`version_of`) shares a region with it: that one replaced it. Separate
+    statements on disjoint regions both stay live. Returns the new slot state, the versions
+    that stopped being live (fingerprint -> the one that replaced it) and those that became
+    live again. Depends only on the set of versions seen, not on their arrival order.
+    """
+    versions: dict[str, Any] = dict((slot or {}).get("versions", {}))
+    before = live_versions(versions)
+    known = versions.get(fingerprint)
+    if known is None or version > known["version"]:
+        versions[fingerprint] = {"version": version, "regions": sorted(regions)}
+    after = live_versions(versions)
+    lost = {fp: replaced_by(versions, fp) for fp in before - after}
+    won = (after - before) - {fingerprint} if known is None else after - before
+    return {"versions": versions}, lost, won
+
+
+def live_versions(versions: dict[str, Any]) -> set[str]:
+    """The versions no newer overlapping version replaced."""
+    return {fp for fp in versions if replaced_by(versions, fp) == fp}
+
+
+def replaced_by(versions: dict[str, Any], fingerprint: str) -> str:
+    """The newest version sharing a region with ``fingerprint`` (itself when none is newer)."""
+    mine = versions[fingerprint]
+    best, best_version = fingerprint, mine["version"]
+    regions = set(mine["regions"])
+    for fp, other in versions.items():
+        if other["version"] > best_version and regions.intersection(other["regions"]):
+            best, best_version = fp, other["version"]
+    return best
+
+
+def version_of(result: ExtractionResult, event_time: datetime) -> list[str]:
+    """Order of a source's versions of a statement: publication time, then report id."""
+    published = result.published_at or event_time
+    return [published.astimezone(UTC).isoformat(), result.id]
+
+
+def supersede(
+    state: StatementState | None, by: str, event_time: datetime
+) -> tuple[StatementState, list[RegionUpdate]]:
+    """Withdraw a statement its source revised: a zero figure for every region it counted.
+
+    Idempotent: a statement already superseded by ``by`` sends nothing. A statement first seen
+    as an outdated version is stored as superseded, so its later copies count nothing.
+    """
+    if state is None:
+        state = {"event_time": event_time.isoformat(), "regions": {}, "reports": [], "outlets": []}
+    if state.get("superseded_by") == by:
+        return state, []
+    generation = int(state.get("generation", 0)) + 1
+    state = {**state, "superseded_by": by, "generation": generation}
+    updates = [
+        RegionUpdate(
+            fingerprint=str(state.get("fingerprint", "")),
+            code=code,
+            region=row["region"],
+            count=0,
+            event_time=state["event_time"],
+            report_id=row["report_id"],
+            source=row["source"],
+            url=row["url"],
+            claimed_total=state.get("claimed_total"),
+            evidence=row["evidence"],
+            confidence=0.0,
+            outlets=int(state.get("n_reports", 0)),
+            generation=generation,
+            retract=True,
         )
         for code, row in sorted(state["regions"].items())
     ]
     return state, updates
+
+
+def reinstate(state: StatementState) -> StatementState:
+    """A superseded statement whose source's newest version it is again: counted anew."""
+    if not state.get("superseded_by"):
+        return state
+    return {**state, "superseded_by": None, "generation": int(state.get("generation", 0)) + 1}
 
 
 def statement_fingerprint_of(state: StatementState, result: ExtractionResult) -> str:
@@ -153,14 +283,27 @@ def statement_fingerprint_of(state: StatementState, result: ExtractionResult) ->
 
 
 def merge_bucket(state: BucketState | None, update: RegionUpdate) -> tuple[BucketState, bool]:
-    """Fold a region update into its hour bucket; return the new state and whether it changed."""
+    """Fold a region update into its hour bucket; return the new state and whether it changed.
+
+    Within one generation of a statement figures max-merge (republication never raises a count,
+    a more detailed report does); a higher generation (a revision withdrew or reinstated the
+    statement) replaces the entry; a lower one is stale and ignored.
+    """
     statements: dict[str, Any] = dict(state["statements"]) if state else {}
     old = statements.get(update.fingerprint)
-    if old is not None and old["count"] >= update.count and old["outlets"] >= update.outlets:
-        return state or {"statements": statements}, False
+    unchanged = state or {"statements": statements}
+    newer = old is None or update.generation > int(old.get("generation", 0))
+    if not newer:
+        assert old is not None
+        if update.generation < int(old.get("generation", 0)):
+            return unchanged, False
+        if bool(old.get("retracted")) or update.retract:
+            return unchanged, False  # a withdrawn figure stays withdrawn within its generation
+        if old["count"] >= update.count and old["outlets"] >= update.outlets:
+            return unchanged, False
     entry = {
-        "count": max(update.count, old["count"] if old else 0),
-        "outlets": max(update.outlets, old["outlets"] if old else 0),
+        "count": update.count if newer or old is None else max(update.count, old["count"]),
+        "outlets": update.outlets if newer or old is None else max(update.outlets, old["outlets"]),
         "report_id": update.report_id,
         "source": update.source,
         "url": update.url,
@@ -169,6 +312,11 @@ def merge_bucket(state: BucketState | None, update: RegionUpdate) -> tuple[Bucke
         "confidence": update.confidence,
         "region": update.region,
     }
+    if update.generation:
+        entry["generation"] = update.generation
+    if update.retract:
+        entry["retracted"] = True
+        entry["count"] = 0
     statements[update.fingerprint] = entry
     return {"statements": statements}, True
 
@@ -184,4 +332,4 @@ def bucket_statements(state: BucketState | None) -> dict[str, Any]:
     """The statements that contributed to a bucket, by fingerprint."""
     if not state:
         return {}
-    return dict(state["statements"])
+    return {fp: s for fp, s in state["statements"].items() if not s.get("retracted")}

@@ -14,12 +14,21 @@ import structlog
 from pydantic import ValidationError
 
 from service.aggregate import (
+    MAX_OUTLETS_KEPT,
     RegionUpdate,
     bucket_count,
     bucket_statements,
+    live_versions,
     merge_bucket,
     merge_statement,
+    region_updates,
+    reinstate,
+    replaced_by,
+    revision_slot,
+    settle_revisions,
     statement_fingerprint,
+    supersede,
+    version_of,
 )
 from service.decode import decode_report
 from service.errors import InputError
@@ -72,25 +81,64 @@ def read_message(raw: bytes | None, *, max_bytes: int, message_time: datetime) -
 
 
 def merge_result(statements: Table, value: dict[str, Any]) -> list[RegionUpdate] | None:
-    """Stage 2: merge an extraction result into its statement; None when nothing new."""
+    """Stage 2: merge an extraction result into its statement; None when nothing new.
+
+    A report from the same source for the same stated period as an earlier statement with
+    other figures is a revision: the newest version (by publication time) is counted, the
+    others are withdrawn, whatever order they arrive in.
+    """
     try:
         result = ExtractionResult.model_validate(value)
     except ValidationError as exc:
-        log.error("bad_interception_record", error=str(exc)[:300])
-        return None
+        raise InputError("invalid_schema", f"not an extraction result: {exc}"[:1000], stage="merge") from exc
     if not result.interceptions or result.fingerprint is None:
         return []
+    fingerprint = result.fingerprint
     event_time = result.event_time or result.published_at or datetime.now(UTC)
-    state, updates = merge_statement(statements.get(result.fingerprint), result, event_time)
-    if not updates:
+    withdrawn: list[RegionUpdate] = []
+    slot = revision_slot(result)
+    if slot is not None:
+        slot_key = f"~revision|{slot}"
+        regions = [row.code for row in result.interceptions]
+        new_slot, lost, won = settle_revisions(
+            statements.get(slot_key), fingerprint, version_of(result, event_time), regions
+        )
+        statements[slot_key] = new_slot
+        for old, by in sorted(lost.items()):
+            log.info("statement_revised", source=result.source, old=old, new=by)
+            old_state, retract = supersede(statements.get(old), by, event_time)
+            statements[old] = old_state
+            withdrawn += retract
+        for again in sorted(won):  # an older version is the newest again (rare)
+            state = reinstate(statements[again])
+            statements[again] = state
+            withdrawn += region_updates(state)
+        if fingerprint not in live_versions(new_slot["versions"]):
+            # An outdated version of what its source already revised: stored as withdrawn.
+            by = replaced_by(new_slot["versions"], fingerprint)
+            state, retract = supersede(statements.get(fingerprint), by, event_time)
+            if result.id not in state["reports"]:
+                state = {**state, "reports": [*state["reports"], result.id][-MAX_OUTLETS_KEPT:]}
+            statements[fingerprint] = state
+            withdrawn += retract
+            return _stamped(withdrawn, result) if withdrawn else None
+        current = statements.get(fingerprint)
+        if current is not None and current.get("superseded_by"):
+            statements[fingerprint] = reinstate(current)
+    state, updates = merge_statement(statements.get(fingerprint), result, event_time)
+    if state is not statements.get(fingerprint):
+        statements[fingerprint] = state
+    if not updates and not withdrawn:
         return None
-    statements[result.fingerprint] = state
-    if result.source_time is not None:
-        source_time = result.source_time.isoformat()
-        updates = [
-            replace(u, source_time=source_time, source_partition=result.source_partition) for u in updates
-        ]
-    return updates
+    return _stamped([*withdrawn, *updates], result)
+
+
+def _stamped(updates: list[RegionUpdate], result: ExtractionResult) -> list[RegionUpdate]:
+    """Carry stage 1's source stream time on each update (lateness is judged against it)."""
+    if result.source_time is None:
+        return updates
+    source_time = result.source_time.isoformat()
+    return [replace(u, source_time=source_time, source_partition=result.source_partition) for u in updates]
 
 
 class SourceClock:

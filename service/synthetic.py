@@ -111,6 +111,30 @@ def render(statement: Statement, rnd: random.Random, *, style: int, total: int |
     )
 
 
+def _correction(
+    statement: Statement, seed: int, i: int, rnd: random.Random
+) -> list[tuple[datetime, dict[str, Any]]]:
+    """The ministry's first figures for a period, which it corrects in a later report.
+
+    The first version has one region 3 higher (and its own total); the ministry's corrected
+    report is among the statement's own reports, published later: only it counts. The first
+    version may arrive after the correction (late delivery): it still must not count.
+    """
+    code = rnd.choice(list(statement.counts))
+    first = Statement(statement.start, statement.end, {**statement.counts, code: statement.counts[code] + 3})
+    published = statement.end + timedelta(minutes=1)
+    arrival = published + (timedelta(hours=rnd.randint(2, 6)) if rnd.random() < 0.3 else timedelta(0))
+    report = {
+        "id": f"syn-{seed}-{i}-first",
+        "source": "ministry",
+        "url": f"https://example.org/ministry/{seed}/{i}/first",
+        "published_at": published.isoformat(),
+        "language": "en",
+        "text": render(first, rnd, style=rnd.randint(0, 2)),
+    }
+    return [(arrival, report)]
+
+
 def generate(
     n_statements: int, *, seed: int = 1, start: datetime | None = None
 ) -> tuple[list[dict[str, Any]], list[Statement]]:
@@ -119,7 +143,7 @@ def generate(
     t = start or datetime(2026, 1, 5, 17, 0, tzinfo=UTC)
     statements: list[Statement] = []
     arrivals: list[tuple[datetime, dict[str, Any]]] = []
-    seen: set[tuple[datetime, datetime, frozenset[str], int]] = set()
+    periods: set[tuple[datetime, datetime]] = set()
     i = 0
     while len(statements) < n_statements:
         t += timedelta(minutes=rnd.randint(20, 90))
@@ -127,15 +151,18 @@ def generate(
         end = t.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         picked = rnd.sample(REGIONS, rnd.randint(1, 4))
         final = {code: rnd.randint(1, 12) for _, code, _ in picked}
-        identity = (end - length, end, frozenset(final), sum(final.values()))
-        if identity in seen:  # would be the same statement by fingerprint: draw again
+        if (end - length, end) in periods:  # one statement per stated period: draw again
             continue
-        seen.add(identity)
+        periods.add((end - length, end))
         i += 1
         statement = Statement(end - length, end, final)
         statements.append(statement)
         outlets = rnd.sample(OUTLETS, rnd.randint(1, 4))
         revised = len(outlets) > 1 and rnd.random() < 0.15  # a later outlet has the full figures
+        if rnd.random() < 0.1:  # the ministry corrects its own first figures
+            arrivals += _correction(statement, seed, i, rnd)
+            outlets = ["ministry", *(o for o in outlets if o != "ministry")]
+            revised = False
         for k, outlet in enumerate(outlets):
             shown = statement
             if revised and k == 0:  # a first, partial report: one region lower, raised later
