@@ -26,6 +26,7 @@ import structlog
 from mode import Service
 
 from service import pipeline
+from service.aggregate import routing_key
 from service.errors import InputError
 from service.kafka_admin import aiokafka_config
 from service.models import DeadLetter
@@ -177,7 +178,7 @@ class ReportIngestor(Service):
                 await self.producer.send(
                     settings.topic_interceptions,
                     result.model_dump_json().encode(),
-                    key=(result.fingerprint or result.id).encode(),
+                    key=routing_key(result).encode(),
                 )
             )
         await asyncio.gather(*pending)
