@@ -72,8 +72,40 @@ def _claimant_automaton() -> ahocorasick.Automaton:
 
 
 _AUTO = _claimant_automaton()
-_WEAK_UA = re.compile(r"ворож|противник|вражеск|\bвраг|enemy|russian drones|russia attacked")
-_WEAK_RU = re.compile(r"ukrainian drones|украинских беспилотник|беспилотник\w* всу|киевск\w+ режим")
+_WEAK_UA = ("ворож", "противник", "вражеск", "враг", "enemy", "russian drones", "russia attacked")
+_WEAK_RU = re.compile(r"украинских беспилотник|беспилотник\w* всу|киевск\w+ режим")
+
+
+def _weak_automaton() -> ahocorasick.Automaton:
+    auto = ahocorasick.Automaton()
+    for phrase in _WEAK_UA:
+        auto.add_word(phrase, (len(phrase), "UA"))
+    for phrase in ("ukrainian drones", "украинских беспилотник", " всу", "киевск"):
+        auto.add_word(phrase, (len(phrase), "RU"))
+    auto.make_automaton()
+    return auto
+
+
+_WEAK_AUTO = _weak_automaton()
+
+
+def _weak_counts(norm: str) -> tuple[int, int]:
+    """Weak cues per side: 'enemy drones' (UA), 'Ukrainian drones', 'киевский режим' (RU)."""
+    ua = ru = 0
+    ru_regex = False
+    for end, (length, side) in _WEAK_AUTO.iter(norm):
+        start = end - length + 1
+        if side == "UA":
+            if length == 4 and start > 0 and (norm[start - 1].isalnum() or norm[start - 1] == "_"):
+                continue  # "\bвраг"
+            ua += 1
+        elif length == 16 and norm[start] == "u":
+            ru += 1
+        else:
+            ru_regex = True
+    if ru_regex:
+        ru += len(_WEAK_RU.findall(norm))
+    return ua, ru
 
 
 def first_claimant(norm: str) -> str | None:
@@ -96,7 +128,7 @@ def reporting_side(norm: str, row_codes: list[str], place_codes: list[str], lang
     side = first_claimant(norm)
     if side is not None:
         return side
-    ua, ru = len(_WEAK_UA.findall(norm)), len(_WEAK_RU.findall(norm))
+    ua, ru = _weak_counts(norm)
     if ua != ru:
         return "UA" if ua > ru else "RU"
     for codes in (row_codes, place_codes):

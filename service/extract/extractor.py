@@ -269,8 +269,12 @@ def _result(
         find_period([i.text for i in infos], published, zone) if _CLOCK_HINT.search(norm) else (None, None)
     )
     assumed = False
-    overnight = any(k in norm for k in _OVERNIGHT)
-    if start is None and published is not None and (rows or total is not None) and overnight:
+    if (
+        start is None
+        and published is not None
+        and (rows or total is not None)
+        and any(k in norm for k in _OVERNIGHT)
+    ):
         start, end = assumed_night(published, zone)
         assumed = True
         warnings.append("assumed_period")
@@ -308,7 +312,7 @@ def _zone(norm: str, side: str | None) -> str:
     return "kyiv" if side == "UA" else "msk"
 
 
-_CLOCK_HINT = re.compile(r"\d[:.]\d\d|\d\s?[ap]\.?\s?m\b|\d\s?(?:gmt|utc)\b")
+_CLOCK_HINT = re.compile(r"\d(?:[:.]\d\d|\s?[ap]\.?\s?m\b|\s?(?:gmt|utc)\b)")
 _MISSILE_HINT = re.compile(r"missile|rocket|ракет")
 _DRONE_HINT = re.compile(r"drone|uav|беспилот|безпілот|дрон|бпла|шахед|shahed")
 

@@ -45,6 +45,8 @@ _CONTEXT = re.compile(
     r"пво|ппо|air defen|began|crossing|подавл"
 )
 _UTC = re.compile(r"\b(?:gmt|utc)\b")
+# Every _CLOCK match has one of these in the same sentence (a cheap test that starts at a digit).
+_HINT = re.compile(r"\d(?:[:.]\d\d|\s?[ap]\.?\s?m\b|\s?(?:gmt|utc)\b)")
 _MSK = timezone(timedelta(hours=3), "MSK")
 
 
@@ -143,7 +145,7 @@ def find_period(
             night = _date(nm, year) or night
     base = night or published
     for sent in sentences:
-        if not _CONTEXT.search(sent):
+        if not _HINT.search(sent) or not _CONTEXT.search(sent):
             continue
         clocks = [
             c for c in _clocks(sent, year, published) if not _SKIP.search(sent[max(0, c.pos - 50) : c.pos])

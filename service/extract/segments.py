@@ -8,7 +8,6 @@ block it: negation, or damage/debris/launch/target words without an interception
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from service.extract import lexicon as lx
 from service.extract.numbers import Num, weapon_of
@@ -66,6 +65,14 @@ def _protected(refs: list[PlaceRef]) -> set[int]:
     return inside
 
 
+_CUT_KINDS: dict[str, str] = {
+    **dict.fromkeys(_PUNCT_BOUNDARY, "punct"),
+    ":": "colon",
+    **dict.fromkeys(_AND_WORDS, "and"),
+    **dict.fromkeys(_CLAUSE_WORDS, "clause"),
+}
+
+
 def build_segments(
     toks: list[Token],
     lo: int,
@@ -78,16 +85,11 @@ def build_segments(
     """Split tokens [lo, hi) into segments and annotate each."""
     inside = _protected(refs)
     cuts: list[tuple[int, str]] = []
+    cut_kinds = _CUT_KINDS
     for i in range(lo, hi):
-        if i in inside:
-            continue
-        w = toks[i].text
-        if toks[i].kind == "punct" and w in _PUNCT_BOUNDARY:
-            cuts.append((i, "colon" if w == ":" else "punct"))
-        elif w in _AND_WORDS:
-            cuts.append((i, "and"))
-        elif w in _CLAUSE_WORDS:
-            cuts.append((i, "clause"))
+        kind = cut_kinds.get(toks[i].text)
+        if kind is not None and i not in inside:
+            cuts.append((i, kind))
     segs: list[Segment] = []
     start = lo
     kinds: list[str] = []
@@ -106,10 +108,11 @@ def build_segments(
         seg.joined_prev = k > 0 and kinds[k - 1] == "and"
         seg.colon_after = kinds[k] == "colon"
         seg.list_line = list_line
-        seg.nums = [n for n in nums if seg.lo <= n.tok < seg.hi]
+        s_lo, s_hi = seg.lo, seg.hi
+        seg.nums = [n for n in nums if s_lo <= n.tok < s_hi]
         seg.had_nums = any(not n.drop for n in seg.nums)
-        seg.refs = [r for r in refs if seg.lo <= r.tok < seg.hi]
-        seg.verb = any(seg.lo <= v < seg.hi for v in intercept)
+        seg.refs = [r for r in refs if s_lo <= r.tok < s_hi]
+        seg.verb = any(s_lo <= v < s_hi for v in intercept)
         _annotate(toks, seg)
     return segs
 
@@ -120,7 +123,9 @@ _SUBSET_FIRSTS = frozenset(p[0] for p in lx.SUBSET_WORDS)
 _SUBSET_STRINGS = tuple(f" {' '.join(p)} " for p in lx.SUBSET_WORDS)
 
 
-@lru_cache(maxsize=65536)
+_FLAG_CACHE: dict[str, int] = {}
+
+
 def _flags(w: str) -> int:
     """Context cues carried by one word (cached: the vocabulary of reports is small)."""
     f = 0
@@ -140,21 +145,29 @@ def _flags(w: str) -> int:
 
 
 def _annotate(toks: list[Token], seg: Segment) -> None:
-    words = [toks[i].text for i in range(seg.lo, seg.hi)]
+    words = [t.text for t in toks[seg.lo : seg.hi]]
     negated = cue = False
+    cache = _FLAG_CACHE
+    last = len(words) - 1
     for k, w in enumerate(words):
-        f = _flags(w)
+        f = cache.get(w)
+        if f is None:
+            f = _flags(w)
+            if len(cache) < 65536:  # bounded: hostile text cannot grow it without limit
+                cache[w] = f
         if not f:
             continue
-        nxt = words[k + 1] if k + 1 < len(words) else ""
+        nxt = words[k + 1] if k < last else ""
         if f & _NEG and not nxt.startswith(_NEG_EXCEPT_NEXT):
             negated = True
         prv = words[k - 1] if k else ""
         if (f & _CUE and not (f & _LAUNCH and weapon_of(prv))) or (f & _TGT and weapon_of(nxt) is None):
             cue = True  # ('missiles launched by Russia' is a participle, not a launch site)
-        seg.total_word = seg.total_word or bool(f & _TOTAL)
-        seg.lost = seg.lost or bool(f & _LOST)
-    if any(w in _SUBSET_FIRSTS for w in words):
+        if f & _TOTAL:
+            seg.total_word = True
+        if f & _LOST:
+            seg.lost = True
+    if not _SUBSET_FIRSTS.isdisjoint(words):
         joined = f" {' '.join(words)} "
         seg.subset = any(p in joined for p in _SUBSET_STRINGS)
     if "один" in words and "из" in words and "них" in words:

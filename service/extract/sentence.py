@@ -48,9 +48,10 @@ def _chunks(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def _phrases(phrases: tuple[tuple[str, ...], ...]) -> re.Pattern[str]:
+def _phrases(phrases: tuple[tuple[str, ...], ...]) -> tuple[re.Pattern[str], frozenset[str]]:
+    """A regex over ' '-joined words, and the last words: without one of them, no match."""
     alts = sorted((re.escape(f" {' '.join(p)} ") for p in phrases), key=len, reverse=True)
-    return re.compile("|".join(alts))
+    return re.compile("|".join(alts)), frozenset(p[-1] for p in phrases)
 
 
 _BACKGROUND = _phrases(lx.BACKGROUND_PHRASES)
@@ -59,10 +60,13 @@ _CUMULATIVE = _phrases(lx.CUMULATIVE_PAIRS)
 _DATED = frozenset(lx.WEEKDAYS) | _NIGHT_WORDS
 _NUMBER_WORDS = frozenset(lx.NUMBER_WORDS)
 _LIST_HEADS = frozenset(["—", "-", "•", "*", "над", "over", "in", "в", "у"])
+_DASHES = frozenset(("—", "-", ":"))
 
 
-def _has(joined: str, phrases: re.Pattern[str]) -> bool:
-    return phrases.search(joined) is not None
+def _has(wset: set[str], words: list[str], phrases: tuple[re.Pattern[str], frozenset[str]]) -> bool:
+    if wset.isdisjoint(phrases[1]):
+        return False
+    return phrases[0].search(f" {' '.join(words)} ") is not None
 
 
 def analyse_sentences(
@@ -73,30 +77,31 @@ def analyse_sentences(
     mention_starts = set(sorted_starts)
     infos: list[SentenceInfo] = []
     for lo, hi in _chunks(split_sentences(toks)):
-        words = [toks[i].text for i in range(lo, hi)]
+        stoks = toks[lo:hi]
+        words = [t.text for t in stoks]
         wset = set(words)
-        joined = f" {' '.join(words)} "
         info = SentenceInfo(lo, hi, norm[toks[lo].start : toks[hi - 1].end])
-        background = _has(joined, _BACKGROUND)
+        background = _has(wset, words, _BACKGROUND)
         if not background and not wset.isdisjoint(lx.EARLIER_WORDS):
-            background = not wset.isdisjoint(_DATED) and not _has(joined, _SAME_DAY)
-        cumulative = _has(joined, _CUMULATIVE) or not wset.isdisjoint(_LOSS_WORDS)
+            background = not wset.isdisjoint(_DATED) and not _has(wset, words, _SAME_DAY)
+        cumulative = _has(wset, words, _CUMULATIVE) or not wset.isdisjoint(_LOSS_WORDS)
         info.total_word = not wset.isdisjoint(lx.TOTAL_WORDS)
         info.skip = background or cumulative
         info.conflict = not wset.isdisjoint(_CONFLICT)
-        info.has_num = has_num = not wset.isdisjoint(_NUMBER_WORDS) or any(
-            toks[i].kind == "num" for i in range(lo, hi)
-        )
+        info.has_num = has_num = not wset.isdisjoint(_NUMBER_WORDS) or any(t.kind == "num" for t in stoks)
+        if not has_num or hi - lo > 30:
+            infos.append(info)
+            continue
         k = bisect_left(sorted_starts, lo)
         has_place = k < len(sorted_starts) and sorted_starts[k] < hi
-        has_dash = not set(words[:8]).isdisjoint(("—", "-", ":"))
-        starts = bool(words) and (
+        has_dash = not _DASHES.isdisjoint(words[:8])
+        starts = (
             toks[lo].kind == "num"
             or words[0] in _NUMBER_WORDS
             or lo in mention_starts
             or words[0] in _LIST_HEADS
         )
-        info.list_line = hi - lo <= 30 and has_num and has_place and has_dash and starts
+        info.list_line = has_place and has_dash and starts
         infos.append(info)
     return infos
 

@@ -96,14 +96,14 @@ class Token(NamedTuple):
 
 
 _TOKEN_RE = re.compile(
-    r"(?P<word>[^\W\d_]\w*(?:['\-/]\w+)*)"
-    r"|(?P<date>\d{1,2}\.\d{1,2}\.\d{2,4})(?!\d)"
+    r"(?P<word>[^\W\d_]\w*+(?:['\-/]\w++)*+)"
+    r"|(?P<punct>[^\w\s])"
+    r"|(?P<nl>\n)"
+    r"|(?=\d)(?:(?P<date>\d{1,2}\.\d{1,2}\.\d{2,4})(?!\d)"
     r"|(?P<time>\d{1,2}[:.]\d{2})(?![\d.:]\d)"
     r"|(?P<hyph>\d+-[^\W\d_]\w*)"
-    r"|(?P<num>\d{1,3}(?:(?: |,)\d{3}(?!\d))+|\d+)(?![^\W\d_])"
+    r"|(?P<num>\d{1,3}(?:(?: |,)\d{3}(?!\d))+|\d+)(?![^\W\d_]))"
     r"|(?P<w2>\w+(?:['\-/]\w+)*)"
-    r"|(?P<nl>\n)"
-    r"|(?P<punct>[^\w\s])"
 )
 _KINDS = {
     "hyph": "word",
@@ -130,7 +130,7 @@ def tokenize(norm: str, spans: list[tuple[int, int]] | None = None) -> list[Toke
     out: list[Token] = []
     for lo, hi in spans:
         out += [
-            _NEW(Token, (m.group(), *m.span(), kinds[m.lastgroup or "punct"]))
+            _NEW(Token, (m.group(), m.start(), m.end(), kinds[m.lastgroup or "punct"]))
             for m in _TOKEN_RE.finditer(norm, lo, hi)
         ]
     return out
@@ -176,35 +176,38 @@ ABBREVIATIONS = frozenset(
 
 
 def split_sentences(tokens: list[Token]) -> list[tuple[int, int]]:
-    """Return [start, end) token ranges of sentences: split at . ! ? ; newline boundaries."""
+    """Return [start, end) token ranges of sentences: split at . ! ? and newlines.
+
+    A full stop after an abbreviation or an initial does not split. Ranges with nothing but
+    punctuation and newlines are left out.
+    """
     spans: list[tuple[int, int]] = []
     start = 0
-    n = len(tokens)
-    i = 0
-    while i < n:
-        tok = tokens[i]
-        cut = False
-        if tok.kind == "nl":
-            cut = True
-        elif tok.kind == "punct" and tok.text in ".!?":
-            prev = tokens[i - 1].text if i > 0 else ""
-            nxt = tokens[i + 1] if i + 1 < n else None
-            if tok.text != "." or (prev not in ABBREVIATIONS and not _is_initial(prev)):
-                cut = nxt is None or nxt.kind in ("nl", "punct") or _starts_sentence(tokens, i)
-        if cut:
-            if i + 1 > start:
-                spans.append((start, i + 1))
-            start = i + 1
-        i += 1
-    if start < n:
-        spans.append((start, n))
-    return [s for s in spans if any(t.kind not in ("nl", "punct") for t in tokens[s[0] : s[1]])]
+    content = False
+    for i, tok in enumerate(tokens):
+        kind = tok.kind
+        if kind == "punct":
+            text = tok.text
+            if text not in _ENDERS:
+                continue
+            if text == "." and i > 0:
+                prev = tokens[i - 1].text
+                if prev in ABBREVIATIONS or _is_initial(prev):
+                    continue
+        elif kind != "nl":
+            content = True
+            continue
+        if content:
+            spans.append((start, i + 1))
+        start = i + 1
+        content = False
+    if start < len(tokens) and content:
+        spans.append((start, len(tokens)))
+    return spans
+
+
+_ENDERS = frozenset(".!?")
 
 
 def _is_initial(word: str) -> bool:
     return len(word) == 1 and word.isalpha()
-
-
-def _starts_sentence(tokens: list[Token], i: int) -> bool:
-    """The token after position i begins a new sentence (original text decides the case)."""
-    return i + 1 < len(tokens)
