@@ -51,10 +51,14 @@ class AlertDelivery(Service):
             await self.client.stop()
 
 
-async def publish_alert(alert: AlertEvent) -> None:
-    """An alert event to the alerts topic, the recent list, and Alertmanager when configured."""
+async def publish_alert(alert: AlertEvent, *, again: bool = False) -> None:
+    """An alert event to the alerts topic, the recent list, and Alertmanager when configured.
+
+    ``again``: the same event once more (after a redelivery); not counted a second time.
+    """
     await topics.alerts.send(key=alert.alert_id.encode(), value=alert.model_dump(mode="json"))
-    pipeline.note_alert(runtime, alert)
+    if not again:
+        pipeline.note_alert(runtime, alert)
     client = runtime.extra.get("alertmanager")
     if client is not None:
         client.submit(alert)
@@ -128,6 +132,8 @@ async def count_regions(stream: Any) -> None:
             await topics.region_counts.send(key=count.key.encode(), value=count.value)
         for alert in outcome.alerts:
             await publish_alert(alert)
+        for alert in outcome.resent:
+            await publish_alert(alert, again=True)
 
 
 def _active_partitions() -> set[int] | None:

@@ -108,7 +108,9 @@ def merge_statement(
         state = {"event_time": event_time.isoformat(), "regions": {}, "reports": [], "outlets": []}
     report_id = result.id
     if report_id in state["reports"]:
-        return state, []
+        # Redelivered after a crash: the table may have been saved while the updates were
+        # lost with the process, so they are sent again (the region stage ignores repeats).
+        return state, region_updates(state) if state["regions"] else []
     if state.get("superseded_by"):
         # Its source published a revision: more copies of the old figure change nothing.
         state = {**state, "reports": [*state["reports"], report_id][-MAX_OUTLETS_KEPT:]}
@@ -141,13 +143,14 @@ def merge_statement(
 
 
 def region_updates(state: StatementState) -> list[RegionUpdate]:
-    """The statement's current figure for each of its regions."""
+    """The statement's current figure for each of its regions (zero, withdrawn, if superseded)."""
+    withdrawn = bool(state.get("superseded_by"))
     return [
         RegionUpdate(
             fingerprint=str(state["fingerprint"]),
             code=code,
             region=row["region"],
-            count=row["count"],
+            count=0 if withdrawn else row["count"],
             event_time=state["event_time"],
             report_id=row["report_id"],
             source=row["source"],
@@ -157,6 +160,7 @@ def region_updates(state: StatementState) -> list[RegionUpdate]:
             confidence=float(state.get("confidence", 0.0)),
             outlets=int(state.get("n_reports", 0)),
             generation=int(state.get("generation", 0)),
+            retract=withdrawn,
         )
         for code, row in sorted(state["regions"].items())
     ]
@@ -244,26 +248,7 @@ def supersede(
         return state, []
     generation = int(state.get("generation", 0)) + 1
     state = {**state, "superseded_by": by, "generation": generation}
-    updates = [
-        RegionUpdate(
-            fingerprint=str(state.get("fingerprint", "")),
-            code=code,
-            region=row["region"],
-            count=0,
-            event_time=state["event_time"],
-            report_id=row["report_id"],
-            source=row["source"],
-            url=row["url"],
-            claimed_total=state.get("claimed_total"),
-            evidence=row["evidence"],
-            confidence=0.0,
-            outlets=int(state.get("n_reports", 0)),
-            generation=generation,
-            retract=True,
-        )
-        for code, row in sorted(state["regions"].items())
-    ]
-    return state, updates
+    return state, region_updates(state)
 
 
 def reinstate(state: StatementState) -> StatementState:

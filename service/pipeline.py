@@ -97,6 +97,16 @@ def merge_result(statements: Table, value: dict[str, Any]) -> list[RegionUpdate]
     event_time = result.event_time or result.published_at or datetime.now(UTC)
     withdrawn: list[RegionUpdate] = []
     slot = revision_slot(result)
+    known = statements.get(fingerprint)
+    if known is not None and result.id in known["reports"]:
+        # Redelivered after a crash: the state may be ahead of the updates that reached the
+        # region stage, so every version of the statement is sent again as it stands now
+        # (the region stage ignores repeats).
+        slot_state = statements.get(f"~revision|{slot}") if slot is not None else None
+        versions = sorted(set((slot_state or {}).get("versions", {})) | {fingerprint})
+        stored = [s for fp in versions if (s := statements.get(fp)) and s.get("regions")]
+        again = [u for s in stored for u in region_updates(s)]
+        return _stamped(again, result) if again else None
     if slot is not None:
         slot_key = f"~revision|{slot}"
         regions = [row.code for row in result.interceptions]
@@ -109,9 +119,9 @@ def merge_result(statements: Table, value: dict[str, Any]) -> list[RegionUpdate]
             old_state, retract = supersede(statements.get(old), by, event_time)
             statements[old] = old_state
             withdrawn += retract
-        for again in sorted(won):  # an older version is the newest again (rare)
-            state = reinstate(statements[again])
-            statements[again] = state
+        for revived in sorted(won):  # an older version is the newest again (rare)
+            state = reinstate(statements[revived])
+            statements[revived] = state
             withdrawn += region_updates(state)
         if fingerprint not in live_versions(new_slot["versions"]):
             # An outdated version of what its source already revised: stored as withdrawn.
@@ -178,6 +188,8 @@ class RegionOutcome:
 
     counts: list[CountMessage] = field(default_factory=list)
     alerts: list[AlertEvent] = field(default_factory=list)
+    #: Alert events sent before, sent again after a redelivery (not counted again in metrics).
+    resent: list[AlertEvent] = field(default_factory=list)
     late: bool = False
 
 
@@ -238,6 +250,34 @@ def _late_reference(buckets: Table, update: RegionUpdate, partition: int, stream
     return source_time
 
 
+def _republish(
+    buckets: Table, alerts: Table, runtime: RuntimeLike, update: RegionUpdate, event_time: datetime
+) -> RegionOutcome:
+    """A repeated update (a redelivery after a crash): publish the windows' counts and last alerts again.
+
+    The tables may have been saved while the messages computed from them died with the process;
+    repeating them is harmless (compacted topic, alert ids that receivers deduplicate).
+    """
+    outcome = RegionOutcome()
+    now = datetime.now(UTC)
+    for spec in runtime.windows:
+        for start, end in spec.containing(event_time):
+            total, statements = window_count(buckets, update.code, start, end)
+            if not statements and not total:
+                continue
+            count = RegionCount(
+                window=spec.name, window_start=start, window_end=end, region=update.region,
+                code=update.code, count=total, statements=len(statements),
+                outlets=sum(int(s.get("outlets", 1)) for s in statements.values()), updated_at=now,
+            )
+            key = f"{spec.name}|{start.isoformat()}|{update.code}"
+            outcome.counts.append(CountMessage(key, count.model_dump(mode="json"), count))
+            last = (alerts.get(key) or {}).get("last")
+            if last:
+                outcome.resent.append(AlertEvent.model_validate(last))
+    return outcome
+
+
 def _last_hour_before(t: datetime) -> datetime:
     """The last whole hour strictly before ``t`` (windows ending there or earlier are closed at ``t``)."""
     return bucket_of(t - timedelta(microseconds=1))
@@ -259,7 +299,7 @@ def apply_region_update(
     previous = bucket_statements(buckets.get(bucket_key)).get(update.fingerprint)
     state, changed = merge_bucket(buckets.get(bucket_key), update)
     if not changed:
-        return outcome
+        return _republish(buckets, alerts, runtime, update, event_time)
     late_reference = _late_reference(buckets, update, partition, stream_time)
     now = datetime.now(UTC)
     closed: set[tuple[str, datetime]] = set()
