@@ -162,3 +162,13 @@ def test_newest_version_sharing_a_region_replaces_older_ones() -> None:
     assert ({"a": "b"}, set()) == (lost, won)
     slot, lost, won = settle_revisions(slot, "c", ["2026-11-20T04:20:00+00:00", "c"], ["RU-KRS"])
     assert ({}, set()) == (lost, won)  # older than b, which shares RU-KRS: c is outdated on arrival
+
+
+def test_a_correction_whose_updates_died_with_the_worker_is_completed_on_redelivery() -> None:
+    """Crash after the statement table was saved but before the updates left: the replay sends them."""
+    stream = Stream().feed(report("m1", {"RU-BEL": 12}, minutes_after=5))
+    fixed = report("m2", {"RU-BEL": 9}, minutes_after=40)
+    lost = pipeline.merge_result(stream.statements, fixed)  # saved; its updates never sent
+    assert lost
+    assert {"RU-BEL": 12} == stream.counts
+    assert {"RU-BEL": 9} == stream.feed(fixed).counts
