@@ -19,6 +19,11 @@ from service.models import ReportIn
 #: JSON nested deeper than this is refused before parsing (json recursion is not bounded).
 MAX_JSON_DEPTH = 32
 
+#: Publication times outside this range are refused: near the ends of ``datetime``'s range a
+#: window's bounds cannot be computed, and no genuine report is dated there.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+
 # Control characters other than tab, newline and carriage return mean binary, not text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # JSON strings (possibly unterminated) and brackets: enough to measure nesting depth. The
@@ -74,7 +79,22 @@ def decode_report(raw: bytes | None, *, max_bytes: int, message_time: datetime |
         report.published_at = message_time
     if report.published_at is not None and report.published_at.tzinfo is None:
         report.published_at = report.published_at.replace(tzinfo=UTC)
+    if report.published_at is not None:
+        _check_time(report.published_at)
     return report
+
+
+def _check_time(published: datetime) -> None:
+    try:
+        utc: datetime | None = published.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00-05:00
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise InputError(
+            "invalid_schema",
+            f"published_at {published.isoformat()} (the message timestamp when absent) is not "
+            f"between {EARLIEST.year} and {LATEST.year - 1}",
+        )
 
 
 def _decode_json(body: str) -> ReportIn:
@@ -86,9 +106,20 @@ def _decode_json(body: str) -> ReportIn:
     if not isinstance(data, dict):
         raise InputError("invalid_schema", f"JSON message must be an object, got {type(data).__name__}")
     try:
-        return ReportIn.model_validate(data)
+        report = ReportIn.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()[:5]
         )
         raise InputError("invalid_schema", f"report does not match the schema: {problems}") from exc
+    # pydantic refuses lone surrogates (JSON escapes such as \ud800) in the constrained fields
+    # but not in ``text``; such a text cannot be encoded, hashed or sent on.
+    try:
+        report.text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(
+            "invalid_schema",
+            f"report does not match the schema: text: lone surrogate U+{ord(exc.object[exc.start]):04X} "
+            f"at character {exc.start} is not Unicode text",
+        ) from exc
+    return report

@@ -37,24 +37,49 @@ log = structlog.get_logger("skytally.ingest")
 #: Records per poll: large enough to amortise the round trip, small enough to commit often.
 MAX_RECORDS = 500
 
+#: Original bytes a dead letter carries at most: base64 of it plus the rest of the record stays
+#: under 1 MiB, Kafka's default message size limit. Larger messages (too_large anyway) are
+#: carried truncated, ``original_size`` keeping their full size: a dead letter that could not be
+#: sent would stop the stream.
+MAX_DEAD_LETTER_ORIGINAL = 3 * (1024 * 1024 - 64 * 1024) // 4
+
+
+def message_time(timestamp_ms: int | None) -> datetime | None:
+    """A record's timestamp as a datetime; None when absent or beyond what datetime can hold."""
+    if not timestamp_ms:
+        return None
+    try:
+        return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
 
 def dead_letter(
     err: InputError, topic: str, partition: int, offset: int, timestamp_ms: int | None, raw: bytes | None
 ) -> DeadLetter:
     """The dead-letter record for a message that could not be processed."""
     original = raw or b""
+    error = str(err)
+    if len(original) > MAX_DEAD_LETTER_ORIGINAL:
+        error += f" (original_b64 holds its first {MAX_DEAD_LETTER_ORIGINAL} bytes only)"
     return DeadLetter(
         reason=err.reason,
-        error=str(err),
+        error=error,
         stage=err.stage,
         topic=topic,
         partition=partition,
         offset=offset,
-        timestamp=datetime.fromtimestamp(timestamp_ms / 1000, UTC) if timestamp_ms else None,
-        original_b64=base64.b64encode(original).decode("ascii"),
+        timestamp=message_time(timestamp_ms),
+        original_b64=base64.b64encode(original[:MAX_DEAD_LETTER_ORIGINAL]).decode("ascii"),
         original_size=len(original),
         received_at=datetime.now(UTC),
     )
+
+
+def unexpected(exc: Exception) -> InputError:
+    """An error no decoding rule foresaw: a skytally bug, dead-lettered like an extractor failure."""
+    log.exception("ingest_unexpected_error", error=repr(exc)[:300])
+    return InputError("extraction_error", f"unexpected failure: {exc!r}"[:2000], stage="extract")
 
 
 class ReportIngestor(Service):
@@ -105,19 +130,34 @@ class ReportIngestor(Service):
         from aiokafka.errors import CommitFailedError, KafkaError
 
         while not self.should_stop:
+            unfinished: dict[Any, int] = {}  # partition -> first offset not known to be delivered
             try:
                 batches = await self.consumer.getmany(timeout_ms=500, max_records=MAX_RECORDS)
+                unfinished = {tp: records[0].offset for tp, records in batches.items()}
                 for tp, records in batches.items():
                     await self._process(records)
                     try:
                         await self.consumer.commit({tp: records[-1].offset + 1})
                     except CommitFailedError as exc:  # rebalanced meanwhile: the new owner redoes it
                         log.info("ingest_commit_skipped", partition=tp.partition, reason=str(exc)[:200])
+                    del unfinished[tp]
             except asyncio.CancelledError:
                 raise
             except KafkaError as exc:
-                log.warning("ingest_kafka_error", error=repr(exc)[:300])
+                log.warning("ingest_kafka_error", error=repr(exc)[:300], redo_partitions=len(unfinished))
+                self._rewind(unfinished)
                 await asyncio.sleep(1.0)
+
+    def _rewind(self, unfinished: dict[Any, int]) -> None:
+        """Fetch unfinished batches again: the consumer's position is already past them.
+
+        Without this, a batch whose output could not be delivered (broker down, a send that
+        timed out) would be skipped for good once a later batch of its partition is committed.
+        """
+        assigned = self.consumer.assignment()
+        for tp, offset in unfinished.items():
+            if tp in assigned:  # else it was revoked: the new owner starts at the committed offset
+                self.consumer.seek(tp, offset)
 
     async def _process(self, records: list[Any]) -> None:
         """Extract each record and send its result or dead letter; wait until all are delivered."""
@@ -130,17 +170,16 @@ class ReportIngestor(Service):
             metrics.last_report_timestamp.set(now)
             self.runtime.extra.setdefault("consumed_at", deque(maxlen=100_000)).append(now)
             self.runtime.extra["last_report_at"] = datetime.now(UTC)
-            message_time = (
-                datetime.fromtimestamp(record.timestamp / 1000, UTC)
-                if record.timestamp
-                else datetime.now(UTC)
-            )
             started = time.perf_counter()
             try:
                 result = pipeline.read_message(
-                    record.value, max_bytes=settings.max_report_bytes, message_time=message_time
+                    record.value,
+                    max_bytes=settings.max_report_bytes,
+                    message_time=message_time(record.timestamp) or datetime.now(UTC),
                 )
-            except InputError as err:
+                payload = result.model_dump_json().encode()
+            except Exception as exc:  # noqa: BLE001 - one message must never stop the stream
+                err = exc if isinstance(exc, InputError) else unexpected(exc)
                 letter = dead_letter(
                     err, record.topic, record.partition, record.offset, record.timestamp, record.value
                 )
@@ -177,7 +216,7 @@ class ReportIngestor(Service):
             pending.append(
                 await self.producer.send(
                     settings.topic_interceptions,
-                    result.model_dump_json().encode(),
+                    payload,
                     key=routing_key(result).encode(),
                 )
             )

@@ -98,3 +98,43 @@ def test_deep_nesting_after_many_shallow_brackets_is_refused() -> None:
     with pytest.raises(InputError) as err:
         decode_report(body.encode(), max_bytes=1 << 20)
     assert "invalid_schema" == err.value.reason
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"text": "two drones over \\ud800 Kursk"}',  # no id: the content hash needs UTF-8
+        b'{"id": "s1", "text": "Seven drones over the Kursk\\udfff Region"}',
+        b'{"id": "s2", "text": "\\udc00"}',
+    ],
+)
+def test_lone_surrogate_in_text_is_refused(raw: bytes) -> None:
+    """A JSON escape of a lone surrogate is not text: refused like one in any other field."""
+    with pytest.raises(InputError) as err:
+        decode_report(raw, max_bytes=LIMIT, message_time=NOW)
+    assert "invalid_schema" == err.value.reason
+    assert "surrogate" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "published",
+    [
+        "9999-12-31T23:59:59-23:59",
+        "0001-01-01T00:00:00+23:59",
+        "9999-12-31T22:00:00+00:00",
+        "1899-12-31T23:00Z",
+    ],
+)
+def test_publication_time_at_the_ends_of_time_is_refused(published: str) -> None:
+    """Times whose windows cannot be computed are refused, not left to crash a later stage."""
+    raw = json.dumps({"id": "t", "published_at": published, "text": "Two drones were downed."}).encode()
+    with pytest.raises(InputError) as err:
+        decode_report(raw, max_bytes=LIMIT, message_time=NOW)
+    assert "invalid_schema" == err.value.reason
+
+
+def test_message_time_at_the_end_of_time_is_refused() -> None:
+    """The message timestamp stands in for a missing published_at, and is held to the same range."""
+    end_of_time = datetime(9999, 12, 31, tzinfo=UTC)
+    with pytest.raises(InputError):
+        decode_report(b"Two drones were downed.", max_bytes=LIMIT, message_time=end_of_time)
