@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from service.synthetic import generate, truth
 from service.windows import parse_windows
@@ -56,27 +57,81 @@ def wait_equal(
     return seen
 
 
-def test_sigkill_mid_stream_keeps_counts_exact(broker: Any, tmp_path: Path) -> None:
-    """Republished, revised and late reports; 3 SIGKILLs mid-stream: final counts equal the truth."""
+async def read_all(bootstrap: str, topic: str) -> list[Any]:
+    """Every record of ``topic`` up to its current end."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()  # fetches the cluster's metadata
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        records: list[Any] = []
+        while any(await consumer.position(tp) < end for tp, end in ends.items()):
+            for batch in (await consumer.getmany(timeout_ms=500)).values():
+                records.extend(batch)
+        return records
+    finally:
+        await consumer.stop()
+
+
+def topic_counts(records: list[Any]) -> dict[str, int]:
+    """The latest count per key of the region-counts topic (what a compacted topic keeps)."""
+    latest: dict[str, int] = {}
+    for value in values(records):
+        start = datetime.fromisoformat(value["window_start"]).isoformat()
+        latest[f"{value['window']}|{start}|{value['code']}"] = value["count"]
+    return {k: v for k, v in latest.items() if v}
+
+
+def differences(expected: dict[str, int], counts: dict[str, int]) -> str:
+    """What differs, briefly."""
+    wrong = {k: (v, counts.get(k)) for k, v in expected.items() if counts.get(k) != v}
+    extra = {k: v for k, v in counts.items() if k not in expected}
+    return f"{len(wrong)} of {len(expected)} windows differ (expected, served): " + (
+        f"{dict(list(wrong.items())[:10])}; {len(extra)} unexpected: {dict(list(extra.items())[:5])}"
+    )
+
+
+@pytest.mark.parametrize(
+    "store",
+    [
+        # memory: a killed worker is replaced by one with an empty state directory (a new pod)
+        "memory://",
+        # RocksDB: the killed worker restarts on its own state directory (a pod and its volume)
+        "rocksdb://",
+    ],
+)
+def test_sigkill_mid_stream_keeps_counts_exact(broker: Any, tmp_path: Path, store: str) -> None:
+    """Republished, revised and late reports; 3 SIGKILLs mid-stream: final counts equal the truth.
+
+    Both what the API serves and what the region-counts topic ends with.
+    """
     reports, statements = generate(400, seed=42)
     expected = truth(statements, parse_windows(WINDOWS))
     uid = unique_id("fault")
     env = worker_env(
-        broker.bootstrap, f"t-{uid}", f"skytally-{uid}", tmp_path / "state", SKYTALLY_WINDOWS=WINDOWS
+        broker.bootstrap,
+        f"t-{uid}",
+        f"skytally-{uid}",
+        tmp_path / "state",
+        SKYTALLY_WINDOWS=WINDOWS,
+        SKYTALLY_STORE=store,
     )
     asyncio.run(
         create_topics(broker.bootstrap, [v for k, v in env.items() if k.startswith("SKYTALLY_TOPIC_")])
     )
     launched = 0
 
-    def launch() -> WorkerHandle:
+    def launch(slot: int) -> WorkerHandle:
         nonlocal launched
         launched += 1
-        name = f"w{launched}"
-        state = {**env, "SKYTALLY_DATA_DIR": str(tmp_path / name)}
-        return start_skytally_worker(state, tmp_path / f"{name}.log")
+        state_dir = tmp_path / (f"w{launched}" if store == "memory://" else f"slot{slot}")
+        state = {**env, "SKYTALLY_DATA_DIR": str(state_dir)}
+        return start_skytally_worker(state, tmp_path / f"w{launched}.log")
 
-    workers = [launch(), launch()]
+    workers = [launch(0), launch(1)]
     try:
         payloads = [json.dumps(r).encode() for r in reports]
         chunks = 4
@@ -86,14 +141,14 @@ def test_sigkill_mid_stream_keeps_counts_exact(broker: Any, tmp_path: Path) -> N
             asyncio.run(produce(broker.bootstrap, env["SKYTALLY_TOPIC_REPORTS"], chunk))
             if i == chunks - 1:
                 break
-            # Let part of the chunk through, then kill a worker outright while the stream goes on
-            # and start a replacement with an empty state directory (a rescheduled pod).
+            # Let part of the chunk through, then kill a worker outright while the stream goes
+            # on, and start its replacement.
             marker = reports[i * size + size // 3]["id"]
             processed_ids(broker.bootstrap, env["SKYTALLY_TOPIC_INTERCEPTIONS"], {marker}, 120)
             victim = i % 2
             workers[victim].proc.kill()
             workers[victim].proc.wait(10)
-            workers[victim] = launch()
+            workers[victim] = launch(victim)
 
         ids = processed_ids(
             broker.bootstrap, env["SKYTALLY_TOPIC_INTERCEPTIONS"], {r["id"] for r in reports}, 240
@@ -101,13 +156,15 @@ def test_sigkill_mid_stream_keeps_counts_exact(broker: Any, tmp_path: Path) -> N
         assert {r["id"] for r in reports} <= ids
         seen = wait_equal(workers, expected, timeout=120)
         for port, counts in seen.items():
-            wrong = {k: (v, counts.get(k)) for k, v in expected.items() if counts.get(k) != v}
-            extra = {k: v for k, v in counts.items() if k not in expected}
-            sample = dict(list(wrong.items())[:10])
-            assert ({}, {}) == (wrong, extra), (
-                f"worker on port {port}: {len(wrong)} of {len(expected)} windows differ "
-                f"(expected, served): {sample}; {len(extra)} unexpected"
+            assert expected == counts, f"API of the worker on port {port}: {differences(expected, counts)}"
+        topic = env["SKYTALLY_TOPIC_REGION_COUNTS"]
+        try:
+            records = asyncio.run(
+                consume_until(broker.bootstrap, topic, lambda seen: topic_counts(seen) == expected, 60)
             )
+        except AssertionError:
+            records = asyncio.run(read_all(broker.bootstrap, topic))
+        assert expected == topic_counts(records), f"{topic}: {differences(expected, topic_counts(records))}"
     finally:
         for worker in workers:
             worker.stop()
