@@ -62,6 +62,17 @@ _OTHER_HINT = (
 )
 
 
+def _hint_automaton() -> ahocorasick.Automaton:
+    auto = ahocorasick.Automaton()
+    for hint in _OTHER_HINT:
+        auto.add_word(hint, hint)
+    auto.make_automaton()
+    return auto
+
+
+_HINT_AUTO = _hint_automaton()
+
+
 def _claimant_automaton() -> ahocorasick.Automaton:
     auto = ahocorasick.Automaton()
     for side, phrases in _CLAIMANTS.items():
@@ -114,7 +125,7 @@ def first_claimant(norm: str) -> str | None:
     for end, (length, side) in _AUTO.iter(f" {norm} "):
         best = (end - length, side)
         break
-    if any(h in norm for h in _OTHER_HINT):
+    if next(_HINT_AUTO.iter(norm), None) is not None:
         m = _OTHER.search(norm)
         if m and (best is None or m.start() < best[0]):
             return "other"

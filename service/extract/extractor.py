@@ -190,7 +190,8 @@ class _Skipped:
 
 
 def _inside(num: Num, refs: list[PlaceRef]) -> bool:
-    return any(r.tok <= num.tok < r.end and not r.anaphor for r in refs)
+    tok = num.tok
+    return any(r.tok <= tok < r.end and not r.anaphor for r in refs)
 
 
 def _used_weapons(nums: list[Num]) -> list[str]:

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import ahocorasick
 
@@ -52,8 +53,7 @@ class Place:
     kind: str
 
 
-@dataclass(frozen=True, slots=True)
-class Mention:
+class Mention(NamedTuple):
     """A place found in the text: character span in the normalised text and the entry."""
 
     start: int
@@ -115,7 +115,9 @@ class Gazetteer:
             end = end_idx + 1
             if start < last_end:
                 continue
-            if (start > 0 and _wordy(norm[start - 1])) or (end < n and _wordy(norm[end])):
+            before = norm[start - 1] if start > 0 else " "
+            after = norm[end] if end < n else " "
+            if before.isalnum() or before == "_" or after.isalnum() or after == "_":
                 for m in self._bounded(norm, start, end):
                     if m.start >= last_end:
                         out.append(m)

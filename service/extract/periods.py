@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import lru_cache
 
 from service.extract import lexicon as lx
 
@@ -48,6 +49,7 @@ _UTC = re.compile(r"\b(?:gmt|utc)\b")
 # Every _CLOCK match has one of these in the same sentence (a cheap test that starts at a digit).
 _HINT = re.compile(r"\d(?:[:.]\d\d|\s?[ap]\.?\s?m\b|\s?(?:gmt|utc)\b)")
 _MSK = timezone(timedelta(hours=3), "MSK")
+_OFFSETS = {2: timezone(timedelta(hours=2)), 3: timezone(timedelta(hours=3))}
 
 
 @dataclass(slots=True)
@@ -60,6 +62,7 @@ class _Clock:
     utc: bool
 
 
+@lru_cache(maxsize=256)
 def _last_sunday(year: int, month: int) -> date:
     d = date(year, month, 31)
     return d - timedelta(days=(d.weekday() + 1) % 7)
@@ -76,8 +79,7 @@ def kyiv_offset(day: date, hour: int) -> int:
 
 def _aware(day: date, hour: int, minute: int, zone: str) -> datetime:
     offset = 3 if zone == "msk" else kyiv_offset(day, hour)
-    tz = timezone(timedelta(hours=offset))
-    return datetime(day.year, day.month, day.day, hour % 24, minute, tzinfo=tz)
+    return datetime(day.year, day.month, day.day, hour % 24, minute, tzinfo=_OFFSETS[offset])
 
 
 def _from_utc(day: date, hour: int, minute: int, zone: str) -> datetime:
@@ -86,7 +88,7 @@ def _from_utc(day: date, hour: int, minute: int, zone: str) -> datetime:
         return utc.astimezone(_MSK)
     local = utc + timedelta(hours=2)
     offset = kyiv_offset(local.date(), local.hour)
-    return utc.astimezone(timezone(timedelta(hours=offset)))
+    return utc.astimezone(_OFFSETS[offset])
 
 
 def _date(m: re.Match[str], year: int) -> date | None:
@@ -140,7 +142,7 @@ def find_period(
     ends: list[datetime] = []
     night: date | None = None
     for sent in sentences:
-        nm = _NIGHT.search(sent)
+        nm = _NIGHT.search(sent) if ("night" in sent or "ніч на" in sent or "ночь на" in sent) else None
         if nm:
             night = _date(nm, year) or night
     base = night or published

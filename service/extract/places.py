@@ -196,7 +196,7 @@ class Resolver:
 
 def is_anaphor_word(word: str) -> bool:
     """Whether a token can be an anaphoric place noun."""
-    return word in _ANAPHOR_ALL
+    return word in ANAPHOR_WORDS
 
 
 def mention_tokens(toks: list[Token], mentions: list[Mention]) -> list[tuple[int, int, Mention]]:
@@ -215,7 +215,7 @@ def mention_tokens(toks: list[Token], mentions: list[Mention]) -> list[tuple[int
     return out
 
 
-_ANAPHOR_ALL = frozenset(
+ANAPHOR_WORDS = frozenset(
     ANAPHOR_REGION
     | ANAPHOR_CITY
     | ANAPHOR_CAPITAL

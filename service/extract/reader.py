@@ -221,12 +221,22 @@ def _last_value(nums: list[Num]) -> int | None:
 _LAUNCH_ATTACK = lx.LAUNCH_PREFIXES + lx.ATTACK_PREFIXES
 
 
+_LAUNCHY: dict[str, bool] = {}
+
+
 def launch_figures(toks: list[Token], nums: list[Num], lo: int) -> list[int]:
     """A number after 'launched/attacked' in the same sentence (from token ``lo``) is launched."""
+    cache = _LAUNCHY
     for n in nums:
         if n.drop or n.value is None:
             continue
         for j in range(max(lo, n.tok - 8), n.tok):
-            if toks[j].text.startswith(_LAUNCH_ATTACK):
+            w = toks[j].text
+            hit = cache.get(w)
+            if hit is None:
+                hit = w.startswith(_LAUNCH_ATTACK)
+                if len(cache) < 65536:
+                    cache[w] = hit
+            if hit:
                 return [n.value]
     return []

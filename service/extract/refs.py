@@ -14,11 +14,11 @@ from service.extract.lexicon import words
 from service.extract.places import (
     ANAPHOR_CAPITAL,
     ANAPHOR_THERE,
+    ANAPHOR_WORDS,
     LOC_WORDS,
     SRC_WORDS,
     PlaceRef,
     Resolver,
-    is_anaphor_word,
     role_of,
 )
 from service.extract.text import Token
@@ -57,8 +57,14 @@ def sentence_refs(
     by_start = {s: (s, e, m) for s, e, m in mentions if lo <= s < hi}
     refs: list[PlaceRef] = []
     unresolved: list[PlaceRef] = []
-    i = lo
-    while i < hi:
+    # Only mention starts and anaphoric nouns can start a reference: visit just those.
+    cands = [i for i in range(lo, hi) if toks[i].text in ANAPHOR_WORDS]
+    if by_start:
+        cands = sorted({*cands, *by_start})
+    skip_to = lo
+    for i in cands:
+        if i < skip_to:
+            continue  # inside a mention already read
         hit = by_start.get(i)
         if hit is not None:
             s, e, m = hit
@@ -71,32 +77,33 @@ def sentence_refs(
                 role = role_of(toks, lo, s, e, hi)
                 refs.append(PlaceRef(s, e, [code], kind, role))
                 resolver.note(place, city=place.kind == "city")
-            i = max(e, i + 1)
+            skip_to = max(e, i + 1)
             continue
-        w = toks[i].text
-        if (
-            is_anaphor_word(w)
-            and _anaphor_context(toks, lo, i, by_start)
-            and not _named_after(toks, i, hi, by_start)
-        ):
-            target = resolver.resolve(w, toks[i - 1].text if i > lo else "")
-            if target and w in ANAPHOR_CAPITAL and i + 1 < hi and toks[i + 1].text == "region":
-                target = OBLAST_TWIN.get(target, target)
-            role = "loc" if w in ANAPHOR_THERE else role_of(toks, lo, i, i + 1, hi)
-            ref = PlaceRef(i, i + 1, [target] if target else [], "region", role, anaphor=True)
-            if w in ANAPHOR_CAPITAL and target:
-                resolver.last_city = target
-            if target and target.startswith("SEA-"):
-                ref.kind = "sea"
+        if _anaphor_context(toks, lo, i, by_start) and not _named_after(toks, i, hi, by_start):
+            ref = _anaphor(toks, lo, i, hi, resolver)
             refs.append(ref)
-            if not target:
+            if not ref.codes:
                 unresolved.append(ref)
-        i += 1
     for ref in unresolved:
         later = [r for r in refs if r.tok > ref.tok and r.codes and not r.anaphor]
         if later:
             ref.codes = list(later[0].codes)
     return group_refs(toks, [r for r in refs if r.codes])
+
+
+def _anaphor(toks: list[Token], lo: int, i: int, hi: int, resolver: Resolver) -> PlaceRef:
+    """'над регионом', 'in the capital', 'там': the place an anaphoric noun stands for."""
+    w = toks[i].text
+    target = resolver.resolve(w, toks[i - 1].text if i > lo else "")
+    if target and w in ANAPHOR_CAPITAL and i + 1 < hi and toks[i + 1].text == "region":
+        target = OBLAST_TWIN.get(target, target)
+    role = "loc" if w in ANAPHOR_THERE else role_of(toks, lo, i, i + 1, hi)
+    ref = PlaceRef(i, i + 1, [target] if target else [], "region", role, anaphor=True)
+    if w in ANAPHOR_CAPITAL and target:
+        resolver.last_city = target
+    if target and target.startswith("SEA-"):
+        ref.kind = "sea"
+    return ref
 
 
 def _named_after(toks: list[Token], i: int, hi: int, by_start: dict[int, tuple[int, int, Mention]]) -> bool:

@@ -7,6 +7,8 @@ block it: negation, or damage/debris/launch/target words without an interception
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from service.extract import lexicon as lx
@@ -82,14 +84,12 @@ def build_segments(
     intercept: list[int],
     list_line: bool,
 ) -> list[Segment]:
-    """Split tokens [lo, hi) into segments and annotate each."""
-    inside = _protected(refs)
-    cuts: list[tuple[int, str]] = []
-    cut_kinds = _CUT_KINDS
-    for i in range(lo, hi):
-        kind = cut_kinds.get(toks[i].text)
-        if kind is not None and i not in inside:
-            cuts.append((i, kind))
+    """Split tokens [lo, hi) into segments and annotate each.
+
+    One pass over the tokens finds the cuts and the tokens that carry a context cue; each
+    segment then looks only at its own cue tokens.
+    """
+    cuts, cued, cue_flags, subset_words = _scan(toks, lo, hi, _protected(refs) if refs else _NOTHING)
     segs: list[Segment] = []
     start = lo
     kinds: list[str] = []
@@ -100,8 +100,9 @@ def build_segments(
         elif segs:
             kinds[-1] = kinds[-1] if kinds[-1] == "and" else kind
         start = pos + 1
-    for k in range(len(segs)):
-        if kinds[k] == "punct" and k + 1 < len(segs) and _starts_with_number(toks, segs[k + 1], nums):
+    last = len(segs) - 1
+    for k in range(last):
+        if kinds[k] == "punct" and _starts_with_number(toks, segs[k + 1], nums):
             kinds[k] = "and"
     for k, seg in enumerate(segs):
         seg.joined_next = kinds[k] == "and"
@@ -109,21 +110,63 @@ def build_segments(
         seg.colon_after = kinds[k] == "colon"
         seg.list_line = list_line
         s_lo, s_hi = seg.lo, seg.hi
-        seg.nums = [n for n in nums if s_lo <= n.tok < s_hi]
-        seg.had_nums = any(not n.drop for n in seg.nums)
-        seg.refs = [r for r in refs if s_lo <= r.tok < s_hi]
-        seg.verb = any(s_lo <= v < s_hi for v in intercept)
-        _annotate(toks, seg)
+        if nums:
+            seg.nums = [n for n in nums if s_lo <= n.tok < s_hi]
+            seg.had_nums = any(not n.drop for n in seg.nums)
+        if refs:
+            seg.refs = [r for r in refs if s_lo <= r.tok < s_hi]
+        k_lo = bisect_left(intercept, s_lo)
+        seg.verb = k_lo < len(intercept) and intercept[k_lo] < s_hi
+        a, b = bisect_left(cued, s_lo), bisect_left(cued, s_hi)
+        _annotate(toks, seg, zip(cued[a:b], cue_flags[a:b], strict=True), subset_words)
     return segs
 
 
-_NEG, _CUE, _TGT, _TOTAL, _LOST, _LAUNCH = 1, 2, 4, 8, 16, 32
+def _scan(
+    toks: list[Token], lo: int, hi: int, inside: set[int] | frozenset[int]
+) -> tuple[list[tuple[int, str]], list[int], list[int], bool]:
+    """One pass: the cuts, the tokens with a context cue (and their flags), any subset word."""
+    cuts: list[tuple[int, str]] = []
+    cued: list[int] = []
+    cue_flags: list[int] = []
+    cache = _WORD_CACHE
+    subset_words = False
+    i = lo
+    for tok in toks[lo:hi]:
+        info = cache.get(tok.text)
+        if info is None:
+            info = _word_info(tok.text)
+        if info is not _PLAIN:
+            kind, f = info
+            if kind is not None and i not in inside:
+                cuts.append((i, kind))
+            elif f:
+                cued.append(i)
+                cue_flags.append(f)
+                subset_words = subset_words or bool(f & _SUBSET)
+        i += 1
+    return cuts, cued, cue_flags, subset_words
+
+
+_NOTHING: frozenset[int] = frozenset()
+_PLAIN: tuple[str | None, int] = (None, 0)
+_WORD_CACHE: dict[str, tuple[str | None, int]] = {}
+
+
+def _word_info(w: str) -> tuple[str | None, int]:
+    """(cut kind, cue flags) of a word, cached (bounded: hostile text cannot grow it forever)."""
+    kind = _CUT_KINDS.get(w)
+    f = _flags(w)
+    info = _PLAIN if kind is None and not f else (kind, f)
+    if len(_WORD_CACHE) < 65536:
+        _WORD_CACHE[w] = info
+    return info
+
+
+_NEG, _CUE, _TGT, _TOTAL, _LOST, _LAUNCH, _SUBSET = 1, 2, 4, 8, 16, 32, 64
 _RESP6 = frozenset(p[:6] for p in lx.RESPECTIVE_PREFIXES)
 _SUBSET_FIRSTS = frozenset(p[0] for p in lx.SUBSET_WORDS)
 _SUBSET_STRINGS = tuple(f" {' '.join(p)} " for p in lx.SUBSET_WORDS)
-
-
-_FLAG_CACHE: dict[str, int] = {}
 
 
 def _flags(w: str) -> int:
@@ -141,37 +184,33 @@ def _flags(w: str) -> int:
         f |= _TOTAL
     if w.startswith(("втрачен", "потерян", "lost", "left")):
         f |= _LOST
+    if w in _SUBSET_FIRSTS or w == "один":
+        f |= _SUBSET
     return f
 
 
-def _annotate(toks: list[Token], seg: Segment) -> None:
-    words = [t.text for t in toks[seg.lo : seg.hi]]
+def _annotate(toks: list[Token], seg: Segment, cued: Iterable[tuple[int, int]], subset_words: bool) -> None:
+    """Negation, damage/launch/target cues, totals and subsets of one segment."""
     negated = cue = False
-    cache = _FLAG_CACHE
-    last = len(words) - 1
-    for k, w in enumerate(words):
-        f = cache.get(w)
-        if f is None:
-            f = _flags(w)
-            if len(cache) < 65536:  # bounded: hostile text cannot grow it without limit
-                cache[w] = f
-        if not f:
-            continue
-        nxt = words[k + 1] if k < last else ""
+    s_lo, s_hi = seg.lo, seg.hi
+    for i, f in cued:
+        nxt = toks[i + 1].text if i + 1 < s_hi else ""
         if f & _NEG and not nxt.startswith(_NEG_EXCEPT_NEXT):
             negated = True
-        prv = words[k - 1] if k else ""
+        prv = toks[i - 1].text if i > s_lo else ""
         if (f & _CUE and not (f & _LAUNCH and weapon_of(prv))) or (f & _TGT and weapon_of(nxt) is None):
             cue = True  # ('missiles launched by Russia' is a participle, not a launch site)
         if f & _TOTAL:
             seg.total_word = True
         if f & _LOST:
             seg.lost = True
-    if not _SUBSET_FIRSTS.isdisjoint(words):
-        joined = f" {' '.join(words)} "
-        seg.subset = any(p in joined for p in _SUBSET_STRINGS)
-    if "один" in words and "из" in words and "них" in words:
-        seg.subset = True
+    if subset_words:
+        words = [t.text for t in toks[s_lo:s_hi]]
+        if not _SUBSET_FIRSTS.isdisjoint(words):
+            joined = f" {' '.join(words)} "
+            seg.subset = any(p in joined for p in _SUBSET_STRINGS)
+        if "один" in words and "из" in words and "них" in words:
+            seg.subset = True
     seg.blocked = negated or (cue and not seg.verb) or (seg.lost and not seg.verb)
 
 

@@ -75,15 +75,23 @@ def weapon_parts(nums: list[Num]) -> dict[str, int | None]:
 
 
 def make(nums: list[Num], group: PlaceRef, sentence: int, derived: int | None) -> Statement | Total:
-    values = [n.value for n in nums]
-    count: int | None = None if any(v is None for v in values) else sum(v or 0 for v in values)
-    if count is None and derived is not None and all(n.vague_all for n in nums):
-        count = derived
     first = nums[0]
-    approx = any(n.approx for n in nums)
-    lower = any(n.lower for n in nums)
+    if len(nums) == 1:  # the usual case, without the generator expressions
+        count = first.value
+        if count is None and derived is not None and first.vague_all:
+            count = derived
+        approx, lower, running, increment = first.approx, first.lower, first.running, first.increment
+    else:
+        values = [n.value for n in nums]
+        count = None if any(v is None for v in values) else sum(v or 0 for v in values)
+        if count is None and derived is not None and all(n.vague_all for n in nums):
+            count = derived
+        approx = any(n.approx for n in nums)
+        lower = any(n.lower for n in nums)
+        running = any(n.running for n in nums)
+        increment = any(n.increment for n in nums)
     if group.kind not in ROW_KINDS:
-        return Total(count, sentence, approx, lower, any(n.increment for n in nums), first.weapon, group.kind)
+        return Total(count, sentence, approx, lower, increment, first.weapon, group.kind)
     st = Statement(
         list(group.codes),
         count,
@@ -91,12 +99,12 @@ def make(nums: list[Num], group: PlaceRef, sentence: int, derived: int | None) -
         approx,
         lower,
         first.each or group.each_of,
-        any(n.running for n in nums),
-        any(n.increment for n in nums),
+        running,
+        increment,
         weapon_parts(nums),
     )
     st.nparts = len(nums)
-    st.pos = nums[0].tok
+    st.pos = first.tok
     return st
 
 
