@@ -7,15 +7,16 @@ and 3 keep state in changelogged tables and are faust agents.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 from mode import Service
 
-from service import alert_flow, pipeline
+from service import alert_flow, pipeline, web
 from service.aggregate import RegionUpdate
 from service.alerting.alertmanager import AlertmanagerClient
+from service.alerting.sources import evaluate_sources
 from service.app import (
     alerts_table,
     app,
@@ -26,7 +27,8 @@ from service.app import (
 )
 from service.errors import InputError
 from service.ingest import ReportIngestor, dead_letter
-from service.models import AlertEvent
+from service.models import AlertEvent, SourceActivity
+from service.source_watch import ActivityThrottle, state_from_alerts
 
 log = structlog.get_logger("skytally.agents")
 
@@ -100,10 +102,28 @@ async def dead_letter_event(event: Any, stage: str, exc: Exception) -> None:
     )
 
 
+#: At most one source-activity record per source and worker per minute (or per check interval).
+activity = ActivityThrottle(timedelta(seconds=min(60.0, runtime.settings.source_check_interval_s)))
+
+
+async def note_source(value: Any) -> None:
+    """Publish that a report's source was heard from (throttled), for the source_silent rule."""
+    source = value.get("source") if isinstance(value, dict) else None
+    if not isinstance(source, str) or not source.strip():
+        return
+    now = datetime.now(UTC)
+    if activity.due(source, now):
+        record = SourceActivity(source=source.strip(), last_seen=now)
+        await topics.source_activity.send(
+            key=source.strip().casefold().encode(), value=record.model_dump(mode="json")
+        )
+
+
 @app.agent(topics.interceptions)
 async def merge_statements(stream: Any) -> None:
     """Stage 2: max-merge each statement across outlets; forward per-region figures."""
     async for event in stream.events():
+        await note_source(event.value)
         try:
             updates = pipeline.merge_result(statements_table, event.value)
         except Exception as exc:  # noqa: BLE001 - one bad record must not stop the stream
@@ -144,6 +164,26 @@ def _active_partitions() -> set[int] | None:
         return None
     name = runtime.settings.topic_region_updates
     return {tp.partition for tp in actives if tp.topic == name}
+
+
+@app.timer(  # type: ignore[untyped-decorator]  # faust leaves timer untyped
+    interval=runtime.settings.source_check_interval_s, on_leader=True
+)
+async def watch_sources() -> None:
+    """The leader checks the source_silent rules against every worker's sightings."""
+    rules = alert_flow.rules_of(runtime)
+    if not rules.source_silent:
+        return
+    now = datetime.now(UTC)
+    if "source_state" not in runtime.extra:  # new leader: carry on the alerts already firing
+        runtime.extra["source_state"] = state_from_alerts(web.alerts_view.active())
+    started = runtime.extra.setdefault("source_watch_started", now)
+    state, events = evaluate_sources(
+        rules, runtime.extra["source_state"], web.sources_view.last_seen, now, started_at=started
+    )
+    runtime.extra["source_state"] = state
+    for alert in events:
+        await publish_alert(alert)
 
 
 @app.timer(interval=30.0)  # type: ignore[untyped-decorator]  # faust leaves timer untyped

@@ -76,6 +76,7 @@ class Topics:
     region_counts: Any
     alerts: Any
     dead_letter: Any
+    source_activity: Any
 
 
 def create_topics(app: faust.App, settings: Settings) -> Topics:
@@ -87,6 +88,7 @@ def create_topics(app: faust.App, settings: Settings) -> Topics:
         region_counts=app.topic(settings.topic_region_counts, **json_topic),
         alerts=app.topic(settings.topic_alerts, **json_topic),
         dead_letter=app.topic(settings.topic_dead_letter, **json_topic),
+        source_activity=app.topic(settings.topic_source_activity, **json_topic),
     )
 
 

@@ -80,6 +80,7 @@ def topic_specs(settings: Settings) -> dict[str, dict[str, str]]:
         settings.topic_region_counts: dict(COMPACTED),
         settings.topic_alerts: {},
         settings.topic_dead_letter: {},
+        settings.topic_source_activity: dict(COMPACTED),
     }
     for table in TABLES:
         specs[f"{settings.app_id}-{table}-changelog"] = dict(COMPACTED)

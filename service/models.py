@@ -167,10 +167,19 @@ class DeadLetter(_Model):
     received_at: datetime
 
 
+class SourceActivity(_Model):
+    """A source was heard from (compacted topic keyed by source: its latest record counts)."""
+
+    schema_version: Literal[1] = 1
+    source: str = Field(description="The report's source as sent (matched case-free)")
+    last_seen: datetime = Field(description="When a worker last received a report from it")
+
+
 TOPIC_MODELS: dict[str, type[BaseModel]] = {
     "reports": ReportIn,
     "interceptions": ExtractionResult,
     "region-counts": RegionCount,
     "alerts": AlertEvent,
     "dead-letter": DeadLetter,
+    "source-activity": SourceActivity,
 }

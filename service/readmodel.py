@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from mode import Service
@@ -90,21 +90,19 @@ class AlertsView:
         return rows
 
 
-class OutputTopicsReader(Service):
-    """Tails the region-counts and alerts topics into the views (every worker reads it all)."""
+class View(Protocol):
+    """Anything that folds the records of one topic."""
 
-    def __init__(
-        self,
-        client_config: dict[str, Any],
-        counts_topic: str,
-        alerts_topic: str,
-        counts: RegionCountsView,
-        alerts: AlertsView,
-        **kwargs: Any,
-    ) -> None:
+    def apply(self, value: dict[str, Any]) -> None: ...
+
+
+class OutputTopicsReader(Service):
+    """Tails topics (region counts, alerts, source activity) into views: every worker reads it all."""
+
+    def __init__(self, client_config: dict[str, Any], views: dict[str, View], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.client_config = client_config
-        self.topics: dict[str, RegionCountsView | AlertsView] = {counts_topic: counts, alerts_topic: alerts}
+        self.topics = dict(views)
         self._consumer: Any = None
 
     async def on_start(self) -> None:

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
         default="skytally.region-updates",
         description="SKYTALLY_TOPIC_REGION_UPDATES: internal, statement figures keyed by region",
     )
+    topic_source_activity: str = Field(
+        default="skytally.source-activity",
+        description="SKYTALLY_TOPIC_SOURCE_ACTIVITY: when each source was last heard from (compacted)",
+    )
 
     # --- Worker ------------------------------------------------------------------------------
     app_id: str = Field(default="skytally", description="SKYTALLY_APP_ID: consumer group / app id")
@@ -71,6 +75,12 @@ class Settings(BaseSettings):
         default=256 * 1024, gt=0, description="SKYTALLY_MAX_REPORT_BYTES: larger reports are dead-lettered"
     )
     log_level: str = Field(default="info", description="SKYTALLY_LOG_LEVEL")
+
+    source_check_interval_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="SKYTALLY_SOURCE_CHECK_INTERVAL_S: how often the leader checks the source_silent rules",
+    )
 
     # --- Windows and alerts ------------------------------------------------------------------
     windows: str = Field(

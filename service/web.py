@@ -14,6 +14,7 @@ from faust.sensors.prometheus import setup_prometheus_sensors
 from service.app import app, runtime
 from service.kafka_admin import aiokafka_config
 from service.readmodel import AlertsView, OutputTopicsReader, RegionCountsView
+from service.source_watch import SourcesView
 
 # faust's own sensor (consumer/producer/table metrics) and our domain metrics on one registry.
 setup_prometheus_sensors(app, pattern="/metrics", registry=runtime.registry, name_prefix="faust")
@@ -47,6 +48,7 @@ async def healthz(self: web.View, request: web.Request) -> web.Response:
 #: Views over the output topics: every worker serves the whole picture, not its partitions.
 counts_view = RegionCountsView()
 alerts_view = AlertsView()
+sources_view = SourcesView()
 
 
 @app.service
@@ -57,10 +59,11 @@ class OutputViews(OutputTopicsReader):
         settings = runtime.settings
         super().__init__(
             aiokafka_config(settings),
-            settings.topic_region_counts,
-            settings.topic_alerts,
-            counts_view,
-            alerts_view,
+            {
+                settings.topic_region_counts: counts_view,
+                settings.topic_alerts: alerts_view,
+                settings.topic_source_activity: sources_view,
+            },
             **kwargs,
         )
 
@@ -121,5 +124,6 @@ async def api_stats(self: web.View, request: web.Request) -> web.Response:
             "reports_per_minute": float(sum(1 for t in seen if t >= cutoff)),
             "reports_consumed": int(reg.get_sample_value("skytally_reports_consumed_total") or 0),
             "dead_letters": int(dead),
+            "sources": {name: t.isoformat() for name, t in sorted(sources_view.last_seen.items())},
         }
     )

@@ -49,7 +49,7 @@ def test_alert_reaches_alertmanager_then_resolves(
     broker: Any,
     alertmanager: Alertmanager,
 ) -> None:
-    """Eight over Rostov in one hour fires in Alertmanager; a report three days on closes it."""
+    """Eight over Rostov in an hour fire in Alertmanager, nine more escalate; a report days on closes it."""
     first = {
         "id": "am-1",
         "source": "mod",
@@ -71,6 +71,25 @@ def test_alert_reaches_alertmanager_then_resolves(
     )
     assert "8" == alert["annotations"]["count"]
     assert "#" in alert["annotations"]["runbook_url"]
+
+    # Another statement in the same hour takes Rostov to 17, past the critical level (15):
+    # the alert escalates, and Alertmanager lists it as critical with the new count.
+    more = {
+        "id": "am-3",
+        "source": "governor",
+        "published_at": "2026-02-01T04:00:00+00:00",
+        "text": "Nine drones were shot down over the Rostov Region from 05:30 to 06:30 Moscow time "
+        "on February 1, the governor said.",
+    }
+    asyncio.run(produce(broker.bootstrap, worker.topics["reports"], [more], key="am-3"))
+
+    def critical_1h() -> list[dict[str, Any]]:
+        hourly = [a for a in rostov() if a["labels"]["window"] == "1h"]
+        return [a for a in hourly if a["labels"]["severity"] == "critical"]
+
+    wait_for(lambda: bool(critical_1h()), "the Rostov alert escalated to critical")
+    [critical] = [a for a in rostov() if a["labels"]["window"] == "1h"]
+    assert "17" == critical["annotations"]["count"]
 
     # Same partition key as the region stage uses (region code), so the stream time that
     # closes Rostov's windows advances: a later Rostov statement, beyond window end + grace.

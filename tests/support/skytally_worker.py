@@ -17,7 +17,9 @@ from service.broker import free_port, log_tail, spawn, stop_process
 from service.demo import worker_command
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TOPICS = ("reports", "interceptions", "region-counts", "alerts", "dead-letter", "region-updates")
+TOPICS = (
+    "reports", "interceptions", "region-counts", "alerts", "dead-letter", "region-updates", "source-activity"
+)
 
 
 @dataclass
