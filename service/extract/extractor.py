@@ -151,6 +151,7 @@ def _read_all(
             intercept=sverbs,
             list_line=listy,
             prior=acc.statements[-1] if acc.statements else None,
+            text=info.text,
         )
         carry = bool(sverbs) and bool(reading.statements or reading.totals)
         for st in reading.statements:

@@ -61,6 +61,11 @@ def weapon_of(word: str) -> str | None:
 
 
 @lru_cache(maxsize=65536)
+def _is_verb(word: str) -> bool:
+    return word.startswith(lx.INTERCEPT_PREFIXES)
+
+
+@lru_cache(maxsize=65536)
 def _non_count(word: str) -> bool:
     return word.startswith(lx.NON_COUNT_PREFIXES)
 
@@ -309,7 +314,7 @@ def _look_right(toks: list[Token], hi: int, num: Num) -> None:
         if t in ("of", "из", "з", "із") and j + 1 < hi and toks[j + 1].text in _THEM:
             num.of_them = True
             return
-        if t in _STOP_RIGHT or t.startswith(lx.INTERCEPT_PREFIXES):
+        if t in _STOP_RIGHT or _is_verb(t):
             return
         if t in ("of", "из", "із", "з") and j + 1 < hi and toks[j + 1].kind == "num":
             j += 2  # "13 of 16 drones": the noun after the launched figure

@@ -17,8 +17,9 @@ from functools import lru_cache
 from service.extract import lexicon as lx
 
 _MONTH_ALT = "|".join(sorted((re.escape(m) for m in lx.MONTHS), key=len, reverse=True))
+# The leading (?=\d) lets the regex engine skip to digits instead of trying every position.
 _CLOCK = re.compile(
-    r"(?<![\d.:,])(?:(?P<h>\d{1,2})[:.](?P<m>\d{2})(?:\s?(?P<ap>[ap])\.?\s?m\b\.?)?"
+    r"(?=\d)(?<![\d.:,])(?:(?P<h>\d{1,2})[:.](?P<m>\d{2})(?:\s?(?P<ap>[ap])\.?\s?m\b\.?)?"
     r"|(?P<h2>\d{1,2})\s?(?P<ap2>[ap])\.?\s?m\b\.?"
     r"|(?P<hm>[0-2]\d[0-5]\d)(?=\s*(?:-\s*[0-2]\d[0-5]\d\s*)?(?:gmt|utc)|\s+(?:and|to)\s+"
     r"[0-2]\d[0-5]\d\s*(?:gmt|utc)))(?!\d|:\d)"
@@ -105,7 +106,7 @@ def _weekday_date(published: date, weekday: int) -> date:
 
 
 def _clocks(sentence: str, year: int, published: date) -> list[_Clock]:
-    has_utc = bool(_UTC.search(sentence))
+    has_utc = ("gmt" in sentence or "utc" in sentence) and _UTC.search(sentence) is not None
     out: list[_Clock] = []
     for m in _CLOCK.finditer(sentence):
         if m.group("hm"):

@@ -40,8 +40,12 @@ def read_sentence(
     intercept: list[int],
     list_line: bool,
     prior: Statement | None,
+    text: str | None = None,
 ) -> SentenceReading:
-    """Read one sentence (tokens [lo, hi)) given its place refs, numbers and verb positions."""
+    """Read one sentence (tokens [lo, hi)) given its place refs, numbers and verb positions.
+
+    ``text`` is the sentence's normalised text when the caller has it (cheap word tests).
+    """
     out = SentenceReading()
     for n in nums:
         if n.weapon and not n.drop:
@@ -52,16 +56,7 @@ def read_sentence(
     out.launched.extend(launch_figures(toks, [n for n in nums if not n.launched], lo))
     if not intercept and not list_line:
         return out
-    pairs, used_nums, used_refs = resolve_respectively(toks, lo, hi, refs, nums)
-    for n, r in pairs:
-        emit(out, make([n], r, sentence, None))
-    segments = build_segments(toks, lo, hi, refs, nums, intercept, list_line)
-    pending: list[Segment] = []
-    for seg in segments:
-        seg.nums = [n for n in seg.nums if id(n) not in used_nums and counted(n)]
-        seg.refs = [r for r in seg.refs if id(r) not in used_refs]
-        if not seg.blocked:
-            pending.append(seg)
+    pending = _pending(toks, lo, hi, refs, nums, intercept, list_line, text, out, sentence)
     _headline(pending)
     derived = _last_value(nums)
     deferred = [
@@ -72,13 +67,47 @@ def read_sentence(
     _pair_in_segments(pending, out, sentence, derived)
     link_orphans(pending, out, sentence, derived, prior)
     _parts(deferred, pending, out, sentence, derived)
-    out.statements = _drop_breakdowns(out.statements, out, toks)
+    if len(out.statements) > 1:
+        out.statements = _drop_breakdowns(out.statements, out, toks)
     if not out.statements and any(n.vague_all for seg in pending if not seg.done for n in seg.nums):
         # "Seventeen were aimed at Kyiv, and every one was destroyed": the target, null count.
         for r in refs:
             if r.role == "tgt" and r.kind in ROW_KINDS:
                 out.statements.append(Statement(list(dict.fromkeys(r.codes)), None, sentence))
     return out
+
+
+_NONE: frozenset[int] = frozenset()
+
+
+def _pending(
+    toks: list[Token],
+    lo: int,
+    hi: int,
+    refs: list[PlaceRef],
+    nums: list[Num],
+    intercept: list[int],
+    list_line: bool,
+    text: str | None,
+    out: SentenceReading,
+    sentence: int,
+) -> list[Segment]:
+    """The "respectively" pairs, then the segments that are not blocked (with what is left)."""
+    used_nums: set[int] | frozenset[int] = _NONE
+    used_refs: set[int] | frozenset[int] = _NONE
+    if text is None or any(p in text for p in lx.RESPECTIVE_PREFIXES):
+        pairs, used_nums, used_refs = resolve_respectively(toks, lo, hi, refs, nums)
+        for n, r in pairs:
+            emit(out, make([n], r, sentence, None))
+    pending: list[Segment] = []
+    for seg in build_segments(toks, lo, hi, refs, nums, intercept, list_line):
+        if seg.nums:
+            seg.nums = [n for n in seg.nums if id(n) not in used_nums and counted(n)]
+        if used_refs and seg.refs:
+            seg.refs = [r for r in seg.refs if id(r) not in used_refs]
+        if not seg.blocked:
+            pending.append(seg)
+    return pending
 
 
 def _headline(pending: list[Segment]) -> None:

@@ -63,7 +63,7 @@ _LIST_HEADS = frozenset(["—", "-", "•", "*", "над", "over", "in", "в", "
 _DASHES = frozenset(("—", "-", ":"))
 
 
-def _has(wset: set[str], words: list[str], phrases: tuple[re.Pattern[str], frozenset[str]]) -> bool:
+def _has(wset: set[str], words: tuple[str, ...], phrases: tuple[re.Pattern[str], frozenset[str]]) -> bool:
     if wset.isdisjoint(phrases[1]):
         return False
     return phrases[0].search(f" {' '.join(words)} ") is not None
@@ -77,8 +77,7 @@ def analyse_sentences(
     mention_starts = set(sorted_starts)
     infos: list[SentenceInfo] = []
     for lo, hi in _chunks(split_sentences(toks)):
-        stoks = toks[lo:hi]
-        words = [t.text for t in stoks]
+        words, _, _, kinds = zip(*toks[lo:hi], strict=True)
         wset = set(words)
         info = SentenceInfo(lo, hi, norm[toks[lo].start : toks[hi - 1].end])
         background = _has(wset, words, _BACKGROUND)
@@ -88,7 +87,7 @@ def analyse_sentences(
         info.total_word = not wset.isdisjoint(lx.TOTAL_WORDS)
         info.skip = background or cumulative
         info.conflict = not wset.isdisjoint(_CONFLICT)
-        info.has_num = has_num = not wset.isdisjoint(_NUMBER_WORDS) or any(t.kind == "num" for t in stoks)
+        info.has_num = has_num = "num" in kinds or not wset.isdisjoint(_NUMBER_WORDS)
         if not has_num or hi - lo > 30:
             infos.append(info)
             continue

@@ -95,15 +95,16 @@ class Token(NamedTuple):
     kind: str
 
 
+# The leading (?=[^ ]) lets the regex engine skip spaces without trying every branch.
 _TOKEN_RE = re.compile(
-    r"(?P<word>[^\W\d_]\w*+(?:['\-/]\w++)*+)"
+    r"(?=[^ ])(?:(?P<word>[^\W\d_]\w*+(?:['\-/]\w++)*+)"
     r"|(?P<punct>[^\w\s])"
     r"|(?P<nl>\n)"
     r"|(?=\d)(?:(?P<date>\d{1,2}\.\d{1,2}\.\d{2,4})(?!\d)"
     r"|(?P<time>\d{1,2}[:.]\d{2})(?![\d.:]\d)"
     r"|(?P<hyph>\d+-[^\W\d_]\w*)"
     r"|(?P<num>\d{1,3}(?:(?: |,)\d{3}(?!\d))+|\d+)(?![^\W\d_]))"
-    r"|(?P<w2>\w+(?:['\-/]\w+)*)"
+    r"|(?P<w2>\w+(?:['\-/]\w+)*))"
 )
 _KINDS = {
     "hyph": "word",
@@ -116,6 +117,10 @@ _KINDS = {
     "punct": "punct",
 }
 _NEW = tuple.__new__
+# Token kind by the number of the regex group that matched (every token is one named group).
+_KIND_OF_GROUP = ["punct"] * (_TOKEN_RE.groups + 1)
+for _name, _index in _TOKEN_RE.groupindex.items():
+    _KIND_OF_GROUP[_index] = _KINDS[_name]
 
 
 def tokenize(norm: str, spans: list[tuple[int, int]] | None = None) -> list[Token]:
@@ -124,13 +129,13 @@ def tokenize(norm: str, spans: list[tuple[int, int]] | None = None) -> list[Toke
     One linear regex pass per span; offsets are offsets into ``norm``. Spans must start and
     end where a token boundary is anyway (``prefilter.chunks`` guarantees it).
     """
-    kinds = _KINDS
+    kinds = _KIND_OF_GROUP
     if spans is None:
         spans = [(0, len(norm))]
     out: list[Token] = []
     for lo, hi in spans:
         out += [
-            _NEW(Token, (m.group(), m.start(), m.end(), kinds[m.lastgroup or "punct"]))
+            _NEW(Token, (m.group(), m.start(), m.end(), kinds[m.lastindex or 0]))
             for m in _TOKEN_RE.finditer(norm, lo, hi)
         ]
     return out
