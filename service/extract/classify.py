@@ -45,7 +45,7 @@ _OTHER = re.compile(
     r"военн\w*|військов\w*)|оперативне командування польщі|"
     r"оперативное командование польши|polish operational command"
 )
-_OTHER_HINT = (
+THIRD_COUNTRY_HINTS = (
     "belarus",
     "белорус",
     "білорус",
@@ -64,7 +64,7 @@ _OTHER_HINT = (
 
 def _hint_automaton() -> ahocorasick.Automaton:
     auto = ahocorasick.Automaton()
-    for hint in _OTHER_HINT:
+    for hint in THIRD_COUNTRY_HINTS:
         auto.add_word(hint, hint)
     auto.make_automaton()
     return auto
@@ -119,24 +119,31 @@ def _weak_counts(norm: str) -> tuple[int, int]:
     return ua, ru
 
 
-def first_claimant(norm: str) -> str | None:
-    """RU, UA or other: the side of the earliest explicit claimant phrase, if any."""
+def first_claimant(norm: str, third: bool | None = None) -> str | None:
+    """RU, UA or other: the side of the earliest explicit claimant phrase, if any.
+
+    ``third`` says whether a third-country hint occurs, when the caller already knows.
+    """
     best: tuple[int, str] | None = None
     for end, (length, side) in _AUTO.iter(f" {norm} "):
         best = (end - length, side)
         break
-    if next(_HINT_AUTO.iter(norm), None) is not None:
+    if third is None:
+        third = next(_HINT_AUTO.iter(norm), None) is not None
+    if third:
         m = _OTHER.search(norm)
         if m and (best is None or m.start() < best[0]):
             return "other"
     return best[1] if best else None
 
 
-def reporting_side(norm: str, row_codes: list[str], place_codes: list[str], lang: str) -> str | None:
-    """RU, UA or other for a whole report."""
+def reporting_side(
+    norm: str, row_codes: list[str], place_codes: list[str], lang: str, third: bool | None = None
+) -> str | None:
+    """RU, UA or other for a whole report (``third``: see :func:`first_claimant`)."""
     if any("-" not in c for c in row_codes):
         return "other"
-    side = first_claimant(norm)
+    side = first_claimant(norm, third)
     if side is not None:
         return side
     ua, ru = _weak_counts(norm)

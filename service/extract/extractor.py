@@ -93,6 +93,7 @@ def _extract(text: str, report_id: str, published: date | None, language: str | 
         acc.models,
         acc.launched,
         warnings,
+        pre,
     )
 
 
@@ -123,10 +124,10 @@ def _read_all(
     starts = [s for s, _, _ in mentions]
     any_verb = bool(verbs)
     carry = False
-    skipped = _Skipped(pre.dropped, pre.gaps, resolver)
+    skipped = _Skipped(pre.dropped, pre.gaps, resolver) if pre.dropped or pre.gaps else None
     for si, info in enumerate(infos):
         lo, hi = info.lo, info.hi
-        if skipped.before(toks[lo].start):
+        if skipped is not None and skipped.before(toks[lo].start):
             carry = False  # a dropped sentence lies between: no list continues across it
         a, b = bisect_left(starts, lo), bisect_left(starts, hi)
         sverbs = verbs[bisect_left(verbs, lo) : bisect_left(verbs, hi)]
@@ -140,7 +141,12 @@ def _read_all(
             carry = False
             continue
         refs = sentence_refs(toks, lo, hi, mentions[a:b], resolver)
-        nums = [n for n in read_numbers(toks, lo, hi) if not _inside(n, refs)]
+        nums = read_numbers(toks, lo, hi)
+        if refs and nums:
+            nums = [n for n in nums if not _inside(n, refs)]
+        elif not nums and not refs:
+            carry = False  # no count and no place: the sentence cannot claim anything
+            continue
         reading = read_sentence(
             toks,
             lo,
@@ -222,11 +228,12 @@ def _result(
     models: list[str],
     launched: list[int],
     warnings: list[str],
+    pre: Prefiltered,
 ) -> ExtractionResult:
     gz = load()
     weapons, context, places = kinds
     codes = list(comb.rows)
-    side = reporting_side(norm, codes, places, lang)
+    side = reporting_side(norm, codes, places, lang, pre.third_country)
     mixed = mixed_sides(norm, codes)
     weapon = weapon_of(weapons, context) or weapon_of(context) or _default_weapon(norm)
     rows: list[Interception] = []
@@ -268,7 +275,7 @@ def _result(
         warnings.append("mixed_sides")
     zone = _zone(norm, side)
     start, end = (
-        find_period([i.text for i in infos], published, zone) if _CLOCK_HINT.search(norm) else (None, None)
+        find_period([i.text for i in infos], published, zone) if _has_clock(norm, pre) else (None, None)
     )
     assumed = False
     if (
@@ -315,6 +322,15 @@ def _zone(norm: str, side: str | None) -> str:
 
 
 _CLOCK_HINT = re.compile(r"\d(?:[:.]\d\d|\s?[ap]\.?\s?m\b|\s?(?:gmt|utc)\b)")
+
+
+def _has_clock(norm: str, pre: Prefiltered) -> bool:
+    """A clock time anywhere in the text (long texts: only where the prefilter saw digits)."""
+    if pre.digits is None:
+        return _CLOCK_HINT.search(norm) is not None
+    return any(_CLOCK_HINT.match(norm, p) for p in pre.digits)
+
+
 _MISSILE_HINT = re.compile(r"missile|rocket|ракет")
 _DRONE_HINT = re.compile(r"drone|uav|беспилот|безпілот|дрон|бпла|шахед|shahed")
 

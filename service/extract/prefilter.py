@@ -22,25 +22,28 @@ from dataclasses import dataclass
 import ahocorasick
 
 from service.extract import lexicon as lx
+from service.extract.classify import THIRD_COUNTRY_HINTS
 from service.extract.gazetteer import Mention
 from service.extract.text import ABBREVIATIONS
 
-VERB, NUMBER, TOTAL, LAUNCH, DIGIT, NIGHT, PLACE = 1, 2, 4, 8, 16, 32, 64
+VERB, NUMBER, TOTAL, LAUNCH, DIGIT, NIGHT, PLACE, THIRD = 1, 2, 4, 8, 16, 32, 64, 128
 _WHOLE = NUMBER | TOTAL  # whole words: bounded on both sides
-_FREE = DIGIT | NIGHT  # anywhere, even inside a word
+_FREE = DIGIT | NIGHT | THIRD  # anywhere, even inside a word
 _NOT_BEFORE = frozenset("'-")  # "(?<![\w'\-])" of the verb pattern
 
 
-def _automaton() -> ahocorasick.Automaton:
+def _automaton(verbs_only: bool = False) -> ahocorasick.Automaton:
     kinds: dict[str, int] = {}
-    for bit, items in (
+    cues: tuple[tuple[int, tuple[str, ...]], ...] = (
         (VERB, lx.INTERCEPT_PREFIXES),
         (NUMBER, tuple(lx.NUMBER_WORDS)),
         (TOTAL, tuple(lx.TOTAL_WORDS)),
         (LAUNCH, lx.LAUNCH_PREFIXES + lx.ATTACK_PREFIXES),
         (DIGIT, tuple("0123456789")),
         (NIGHT, ("night", "ніч на", "ночь на")),
-    ):
+        (THIRD, THIRD_COUNTRY_HINTS),
+    )
+    for bit, items in cues[:1] if verbs_only else cues:
         for word in items:
             kinds[word] = kinds.get(word, 0) | bit
     auto = ahocorasick.Automaton()
@@ -51,20 +54,21 @@ def _automaton() -> ahocorasick.Automaton:
 
 
 _AUTO = _automaton()
+_VERB_AUTO = _automaton(verbs_only=True)
 _CUT = re.compile(r"[.!?\n]")
 _CLOCK = re.compile(r"\d[:.]\d\d|\d\s?[ap]\.?\s?m\b|\d\s?(?:gmt|utc)\b")
 _WORDY = re.compile(r"\w")
 _RUN = re.compile(r"\w{2,40}\Z")
 
 
-def scan(norm: str) -> tuple[list[int], list[tuple[int, int]]]:
+def scan(norm: str, auto: ahocorasick.Automaton = _AUTO) -> tuple[list[int], list[tuple[int, int]]]:
     """One automaton pass: verb candidates (as the verb regex would find them) and cue hits.
 
     Returns the character starts of verb candidates and (start, bits) of every cue.
     """
     n = len(norm)
     found: list[tuple[int, int, int]] = []
-    for end_idx, (length, kind) in _AUTO.iter(norm):
+    for end_idx, (length, kind) in auto.iter(norm):
         start = end_idx - length + 1
         bits = kind
         if not bits & _FREE:
@@ -129,13 +133,17 @@ class Prefiltered:
     gaps: list[int]  # character starts of kept spans that follow a dropped sentence
     dropped: list[Mention]  # mentions inside dropped chunks (they still feed anaphora)
     verbs: list[int]
+    # Long texts only (None otherwise): where digits are, and whether a third country is named.
+    digits: list[int] | None = None
+    third_country: bool | None = None
 
 
 def prefilter(norm: str, mentions: list[Mention]) -> Prefiltered:
     """Choose the chunks of ``norm`` that can contribute a count, a total or a period."""
-    verbs, hits = scan(norm)
     if len(norm) < _SHORT:
+        verbs, _ = scan(norm, _VERB_AUTO)
         return Prefiltered([(0, len(norm))] if norm else [], [], [], verbs)
+    verbs, hits = scan(norm)
     points = sorted([*hits, *((m.start, PLACE) for m in mentions)])
     pos = [p for p, _ in points]
     parts: list[tuple[int, int]] = []
@@ -143,8 +151,8 @@ def prefilter(norm: str, mentions: list[Mention]) -> Prefiltered:
     carry = False
     for para in sentence_paragraphs(norm):
         a, b = bisect_left(pos, para[0]), bisect_left(pos, para[1])
-        if a == b and not carry:  # nothing in the whole paragraph: one dropped chunk
-            parts.append(para)
+        if not carry and not any(points[k][1] & _TRIGGERS for k in range(a, b)):
+            parts.append(para)  # nothing that could keep a chunk: one dropped chunk
             keep.append(False)
             continue
         for lo, hi in sentence_cuts(norm, *para):
@@ -154,9 +162,13 @@ def prefilter(norm: str, mentions: list[Mention]) -> Prefiltered:
             ok, carry = _keep(norm, lo, hi, bits, carry)
             parts.append((lo, hi))
             keep.append(ok)
-    return _spans(parts, keep, mentions, norm, verbs)
+    out = _spans(parts, keep, mentions, norm, verbs)
+    out.digits = [p for p, bits in hits if bits & DIGIT]
+    out.third_country = any(bits & THIRD for _, bits in hits)
+    return out
 
 
+_TRIGGERS = VERB | TOTAL | NUMBER | DIGIT  # a chunk without one of these is kept only as a carry
 _SHORT = 600  # shorter texts are tokenized whole: the chunking would cost more than it saves
 
 
