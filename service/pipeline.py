@@ -278,6 +278,76 @@ def _republish(
     return outcome
 
 
+def expiry_line(stream_time: datetime, runtime: RuntimeLike) -> datetime:
+    """Hour buckets before this line are deleted, and statements for them dropped as expired.
+
+    Retention hours after the longest window containing an hour has closed (grace included).
+    """
+    settings = runtime.settings
+    longest = max((spec.size for spec in runtime.windows), default=timedelta(hours=1))
+    keep = timedelta(hours=settings.grace_hours + settings.retention_hours) + longest
+    return bucket_of(stream_time - keep)
+
+
+def _expired(runtime: RuntimeLike, update: RegionUpdate, event_time: datetime, stream_time: datetime) -> bool:
+    """Is the update for an hour whose state was deleted? (then it is dropped, logged and counted)"""
+    if bucket_of(event_time) >= expiry_line(stream_time, runtime):
+        return False
+    runtime.metrics.late_statements.labels(window="expired").inc()
+    log.warning(
+        "expired_statement",
+        code=update.code,
+        event_time=update.event_time,
+        stream_time=stream_time.isoformat(),
+        retention_hours=runtime.settings.retention_hours,
+    )
+    return True
+
+
+def codes_key(partition: int) -> str:
+    """Where the region codes seen by a region-stage partition are listed (to expire by key)."""
+    return f"~codes|{partition}"
+
+
+def _drop(table: Table, key: str) -> None:
+    if key in table:
+        del table[key]
+
+
+def expire(
+    buckets: Table, alerts: Table, runtime: RuntimeLike, partition: int, old: datetime, new: datetime
+) -> None:
+    """Delete the buckets and alert states of hours in ``[old, new)`` of this partition's regions.
+
+    A jump of more than a year (data after a long gap) is handled by one pass over the keys.
+    """
+    codes = buckets.get(codes_key(partition)) or []
+    if new - old > timedelta(days=366):
+        _expire_by_scan(buckets, alerts, set(codes), new)
+        return
+    hours = buckets_in(old, new)
+    for code in codes:
+        for hour in hours:
+            _drop(buckets, f"{code}|{hour.isoformat()}")
+            for spec in runtime.windows:
+                for start, end in spec.containing(hour):
+                    if end <= new:
+                        _drop(alerts, f"{spec.name}|{start.isoformat()}|{code}")
+
+
+def _expire_by_scan(buckets: Table, alerts: Table, codes: set[str], line: datetime) -> None:
+    for key in [k for k in buckets if not k.startswith("~")]:
+        code, _, hour = key.partition("|")
+        if code in codes and datetime.fromisoformat(hour) < line:
+            del buckets[key]
+    for key in [k for k in alerts if not k.startswith("~")]:
+        _, _, code = key.split("|", 2)
+        stored = alerts.get(key) or {}
+        end = stored.get("window_end")
+        if code in codes and end is not None and datetime.fromisoformat(end) <= line:
+            del alerts[key]
+
+
 def _last_hour_before(t: datetime) -> datetime:
     """The last whole hour strictly before ``t`` (windows ending there or earlier are closed at ``t``)."""
     return bucket_of(t - timedelta(microseconds=1))
@@ -296,6 +366,12 @@ def apply_region_update(
     stream_time_raw = buckets.get(st_key)
     stream_time = datetime.fromisoformat(stream_time_raw) if stream_time_raw else event_time
     bucket_key = f"{update.code}|{bucket_of(event_time).isoformat()}"
+    if stream_time_raw is not None and _expired(runtime, update, event_time, stream_time):
+        outcome.late = True
+        return outcome
+    codes = buckets.get(codes_key(partition)) or []
+    if update.code not in codes:
+        buckets[codes_key(partition)] = sorted([*codes, update.code])
     previous = bucket_statements(buckets.get(bucket_key)).get(update.fingerprint)
     state, changed = merge_bucket(buckets.get(bucket_key), update)
     if not changed:
@@ -345,17 +421,35 @@ def apply_region_update(
                 alert_flow.on_count(alerts, runtime, count, evidence_of(statements), now, partition)
             )
     if event_time > stream_time or stream_time_raw is None:
-        new_stream_time = max(event_time, stream_time)
-        buckets[st_key] = new_stream_time.isoformat()
-        # Windows end on whole hours: only when the closing line crosses one can an alert's
-        # window close, so the alert table is scanned at most once per hour of event time.
-        if stream_time_raw is None or _last_hour_before(new_stream_time - grace) > _last_hour_before(
-            stream_time - grace
-        ):
-            outcome.alerts.extend(
-                alert_flow.on_stream_time(alerts, runtime, new_stream_time - grace, now, partition)
-            )
+        previous_time = stream_time if stream_time_raw is not None else None
+        outcome.alerts.extend(_advance(buckets, alerts, runtime, partition, previous_time, event_time, now))
     return outcome
+
+
+def _advance(
+    buckets: Table,
+    alerts: Table,
+    runtime: RuntimeLike,
+    partition: int,
+    old: datetime | None,
+    new: datetime,
+    now: datetime,
+) -> list[AlertEvent]:
+    """The partition's stream time moves from ``old`` to ``new``: close windows, expire state."""
+    from service import alert_flow  # late import: alert_flow imports this module's helpers
+
+    buckets[stream_time_key(partition)] = new.isoformat()
+    grace = timedelta(hours=runtime.settings.grace_hours)
+    events: list[AlertEvent] = []
+    # Windows end on whole hours: only when the closing line crosses one can an alert's
+    # window close, so the alert table is scanned at most once per hour of event time.
+    if old is None or _last_hour_before(new - grace) > _last_hour_before(old - grace):
+        events = alert_flow.on_stream_time(alerts, runtime, new - grace, now, partition)
+    if old is not None:
+        old_line, new_line = expiry_line(old, runtime), expiry_line(new, runtime)
+        if new_line > old_line:
+            expire(buckets, alerts, runtime, partition, old_line, new_line)
+    return events
 
 
 def note_alert(runtime: RuntimeLike, alert: AlertEvent) -> None:

@@ -90,6 +90,14 @@ class Settings(BaseSettings):
     grace_hours: float = Field(
         default=24.0, ge=0, description="SKYTALLY_GRACE_HOURS: how late a statement may arrive"
     )
+    retention_hours: float = Field(
+        default=72.0,
+        ge=0,
+        description=(
+            "SKYTALLY_RETENTION_HOURS: state of windows closed longer ago than this is deleted; "
+            "a statement for them is dropped as expired (logged, skytally_late_statements_total)"
+        ),
+    )
     late_policy: Literal["count", "drop"] = Field(
         default="count",
         description=(

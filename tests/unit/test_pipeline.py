@@ -242,3 +242,30 @@ def test_stage_one_clock_keeps_each_partitions_newest_event_time() -> None:
     assert [(0, END), (0, END), (1, END - timedelta(hours=40))] == [
         (r.source_partition, r.source_time) for r in (newer, older, other)
     ]
+
+
+def test_state_of_long_closed_windows_is_deleted(tables: dict[str, Any], runtime: Any) -> None:
+    """Ten days of statements: only the hours still within grace + retention keep state."""
+    for day in range(10):
+        run(tables, runtime, result(f"d{day}", {"RU-ROS": 1, "RU-KRS": 2}, end=END + timedelta(days=day)))
+    hours = sorted(k.split("|")[1] for k in tables["buckets"] if not k.startswith("~"))
+    newest = END + timedelta(days=9)
+    horizon = newest - timedelta(hours=24 + 72 + 24)  # grace + retention + longest window
+    assert hours, "the recent hours are kept"
+    assert all(datetime.fromisoformat(h) >= horizon - timedelta(hours=1) for h in hours)
+    assert len(set(hours)) <= 6  # one hour per recent day
+    assert all(
+        datetime.fromisoformat(v["window_end"]) >= horizon - timedelta(hours=24)
+        for k, v in tables["alerts"].items()
+        if not k.startswith("~")
+    )
+
+
+def test_statement_for_deleted_hours_is_dropped_and_counted(tables: dict[str, Any], runtime: Any) -> None:
+    """Beyond grace and retention the windows are gone: the statement is dropped, not miscounted."""
+    run(tables, runtime, result("new", {"RU-ROS": 1}, end=END + timedelta(days=10)))
+    out = run(tables, runtime, result("old", {"RU-BRY": 7}, end=END))
+    assert ([], []) == (out.counts, out.alerts)
+    assert 1.0 == runtime.metrics.registry.get_sample_value(
+        "skytally_late_statements_total", {"window": "expired"}
+    )
