@@ -100,35 +100,39 @@ def read_numbers(toks: list[Token], lo: int, hi: int) -> list[Num]:
     """Candidate counts among tokens[lo:hi] (one sentence), in order."""
     out: list[Num] = []
     utc: bool | None = None
-    i = lo
-    while i < hi:
-        tok = toks[i]
-        num: Num | None = None
+    cands = _CANDIDATES
+    skip_to = lo
+    i = lo - 1
+    for tok in toks[lo:hi]:
+        i += 1
+        if i < skip_to:
+            continue  # inside the number read before ("twenty one")
         kind = tok.kind
-        if kind == "num":
-            value = _digit_value(tok)
-            if value is not None:
-                num = Num(i, i + 1, value)
-                if len(tok.text) == 4 and value % 100 < 60 and value < 2400 and utc is None:
-                    utc = any(toks[k].text in ("gmt", "utc") for k in range(lo, hi))
-                if _is_non_count_digit(toks, i, lo, hi, value) or (
-                    utc and len(tok.text) == 4 and value % 100 < 60 and value < 2400
-                ):
-                    num.drop = True
-        elif kind == "word":
+        if kind == "word":
             w = tok.text
-            if w not in _CANDIDATES and "-" not in w:
-                i += 1
+            if w not in cands and "-" not in w:
                 continue
             num = _read_word_number(toks, i, lo, hi)
-        if num is None:
-            i += 1
+            if num is None:
+                continue
+        elif kind == "num":
+            value = _digit_value(tok)
+            if value is None:
+                continue
+            num = Num(i, i + 1, value)
+            clockish = len(tok.text) == 4 and value % 100 < 60 and value < 2400
+            if clockish and utc is None:
+                utc = any(toks[k].text in ("gmt", "utc") for k in range(lo, hi))
+            if _is_non_count_digit(toks, i, lo, hi, value) or (utc and clockish):
+                num.drop = True
+        else:
             continue
-        _modifiers(toks, lo, hi, num)
+        _look_left(toks, lo, hi, num)
+        _look_right(toks, hi, num)
         if num.value is not None and num.value > _MAX_COUNT:
             num.drop = True
         out.append(num)
-        i = max(num.end, i + 1)
+        skip_to = num.end
     return out
 
 
@@ -259,11 +263,6 @@ def _is_non_count_digit(toks: list[Token], i: int, lo: int, hi: int, value: int)
         for j in range(max(lo, i - 4), i)
     )
     return dated or table or span or year or prev in _HOUSE_WORDS or street
-
-
-def _modifiers(toks: list[Token], lo: int, hi: int, num: Num) -> None:
-    _look_left(toks, lo, hi, num)
-    _look_right(toks, hi, num)
 
 
 def _look_left(toks: list[Token], lo: int, hi: int, num: Num) -> None:
