@@ -125,7 +125,9 @@ async def merge_statements(stream: Any) -> None:
     async for event in stream.events():
         await note_source(event.value)
         try:
-            updates = pipeline.merge_result(statements_table, event.value)
+            updates = pipeline.merge_result(
+                statements_table, event.value, event.message.partition, pipeline.keep_for(runtime)
+            )
         except Exception as exc:  # noqa: BLE001 - one bad record must not stop the stream
             await dead_letter_event(event, "merge", exc)
             continue

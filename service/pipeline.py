@@ -80,12 +80,17 @@ def read_message(raw: bytes | None, *, max_bytes: int, message_time: datetime) -
     return result
 
 
-def merge_result(statements: Table, value: dict[str, Any]) -> list[RegionUpdate] | None:
+def merge_result(
+    statements: Table, value: dict[str, Any], partition: int = 0, keep: timedelta | None = None
+) -> list[RegionUpdate] | None:
     """Stage 2: merge an extraction result into its statement; None when nothing new.
 
     A report from the same source for the same stated period as an earlier statement with
     other figures is a revision: the newest version (by publication time) is counted, the
     others are withdrawn, whatever order they arrive in.
+
+    ``keep``: statements whose hour is older than this behind the partition's stream time are
+    deleted (see :func:`keep_for`), and reports of them dropped as expired.
     """
     try:
         result = ExtractionResult.model_validate(value)
@@ -95,6 +100,8 @@ def merge_result(statements: Table, value: dict[str, Any]) -> list[RegionUpdate]
         return []
     fingerprint = result.fingerprint
     event_time = result.event_time or result.published_at or datetime.now(UTC)
+    if keep is not None and not _track_statement(statements, result, event_time, partition, keep):
+        return []
     withdrawn: list[RegionUpdate] = []
     slot = revision_slot(result)
     known = statements.get(fingerprint)
@@ -141,6 +148,45 @@ def merge_result(statements: Table, value: dict[str, Any]) -> list[RegionUpdate]
     if not updates and not withdrawn:
         return None
     return _stamped([*withdrawn, *updates], result)
+
+
+def keep_for(runtime: RuntimeLike) -> timedelta:
+    """How long behind the stream time a statement's state is kept: grace, retention, longest window."""
+    settings = runtime.settings
+    longest = max((spec.size for spec in runtime.windows), default=timedelta(hours=1))
+    return timedelta(hours=settings.grace_hours + settings.retention_hours) + longest
+
+
+def _track_statement(
+    statements: Table, result: ExtractionResult, event_time: datetime, partition: int, keep: timedelta
+) -> bool:
+    """Stage 2 state expiry; False when the statement's hour was already deleted (dropped)."""
+    st_key = f"~stream-time|{partition}"
+    raw = statements.get(st_key)
+    stream_time = datetime.fromisoformat(raw) if raw else None
+    hour = bucket_of(event_time)
+    if stream_time is not None and hour < bucket_of(stream_time - keep):
+        log.warning(
+            "expired_statement", stage="merge", report_id=result.id, event_time=event_time.isoformat()
+        )
+        return False
+    assert result.fingerprint is not None
+    slot = revision_slot(result)
+    candidates = (result.fingerprint, f"~revision|{slot}" if slot else None)
+    new_keys = [k for k in candidates if k and k not in statements]
+    if new_keys:
+        index_key = f"~expiry|{partition}|{hour.isoformat()}"
+        statements[index_key] = [*(statements.get(index_key) or []), *new_keys]
+    if stream_time is None or event_time > stream_time:
+        statements[st_key] = event_time.isoformat()
+        if stream_time is not None:
+            old_line, new_line = bucket_of(stream_time - keep), bucket_of(event_time - keep)
+            # (after a jump of over a year, older index entries are left behind: a rare leak)
+            for gone in buckets_in(max(old_line, new_line - timedelta(days=366)), new_line):
+                for key in statements.get(f"~expiry|{partition}|{gone.isoformat()}") or []:
+                    _drop(statements, key)
+                _drop(statements, f"~expiry|{partition}|{gone.isoformat()}")
+    return True
 
 
 def _stamped(updates: list[RegionUpdate], result: ExtractionResult) -> list[RegionUpdate]:

@@ -269,3 +269,16 @@ def test_statement_for_deleted_hours_is_dropped_and_counted(tables: dict[str, An
     assert 1.0 == runtime.metrics.registry.get_sample_value(
         "skytally_late_statements_total", {"window": "expired"}
     )
+
+
+def test_statement_state_is_deleted_once_its_hours_expire(runtime: Any) -> None:
+    """Stage 2 keeps statements only within grace + retention + the longest window."""
+    statements: dict[str, Any] = {}
+    keep = pipeline.keep_for(runtime)
+    for day in range(10):
+        value = result(f"d{day}", {"RU-ROS": 1}, end=END + timedelta(days=day))
+        assert pipeline.merge_result(statements, value, 0, keep)
+    kept = [k for k in statements if not k.startswith("~")]
+    assert 6 >= len(kept)  # the last five days (120 h) and the current one
+    old = result("late", {"RU-BRY": 7}, end=END)
+    assert [] == pipeline.merge_result(statements, old, 0, keep)

@@ -36,7 +36,8 @@ def run_pipeline(reports: list[dict[str, Any]]) -> dict[str, int]:
         result = pipeline.read_message(
             json.dumps(report).encode(), max_bytes=1 << 20, message_time=datetime.now(UTC)
         )
-        for update in pipeline.merge_result(statements, result.model_dump(mode="json")) or []:
+        value = result.model_dump(mode="json")
+        for update in pipeline.merge_result(statements, value, 0, pipeline.keep_for(runtime)) or []:
             out = pipeline.apply_region_update(
                 buckets, alerts, runtime, RegionUpdate.from_dict(update.to_dict())
             )
