@@ -102,6 +102,9 @@ async def dead_letter_event(event: Any, stage: str, exc: Exception) -> None:
     )
 
 
+#: How often the leader tells quiet region partitions how far the stream has come.
+TICK_INTERVAL_S = 10.0
+
 #: At most one source-activity record per source and worker per minute (or per check interval).
 activity = ActivityThrottle(timedelta(seconds=min(60.0, runtime.settings.source_check_interval_s)))
 
@@ -143,10 +146,15 @@ async def count_regions(stream: Any) -> None:
     """Stage 3: fold figures into hourly buckets; publish window counts and alerts."""
     async for event in stream.events():
         try:
-            update = RegionUpdate.from_dict(event.value)
-            outcome = pipeline.apply_region_update(
-                buckets_table, alerts_table, runtime, update, partition=event.message.partition
-            )
+            partition = event.message.partition
+            if isinstance(event.value, dict) and "tick" in event.value:
+                tick = datetime.fromisoformat(event.value["tick"])
+                outcome = pipeline.apply_tick(buckets_table, alerts_table, runtime, tick, partition)
+            else:
+                update = RegionUpdate.from_dict(event.value)
+                outcome = pipeline.apply_region_update(
+                    buckets_table, alerts_table, runtime, update, partition=partition
+                )
         except Exception as exc:  # noqa: BLE001 - one bad record must not stop the stream
             await dead_letter_event(event, "count", exc)
             continue
@@ -186,6 +194,17 @@ async def watch_sources() -> None:
     runtime.extra["source_state"] = state
     for alert in events:
         await publish_alert(alert)
+
+
+@app.timer(interval=TICK_INTERVAL_S, on_leader=True)  # type: ignore[untyped-decorator]
+async def tick_stream_time() -> None:
+    """The leader sends the newest stream time to every region partition (see pipeline.apply_tick)."""
+    newest = pipeline.newest_stream_time(buckets_table, runtime.settings.partitions)
+    if newest is None:
+        return
+    for partition in range(runtime.settings.partitions):
+        tick = {"tick": newest.isoformat()}
+        await topics.region_updates.send(key=b"~tick", value=tick, partition=partition)
 
 
 @app.timer(interval=30.0)  # type: ignore[untyped-decorator]  # faust leaves timer untyped

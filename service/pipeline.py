@@ -472,6 +472,29 @@ def apply_region_update(
     return outcome
 
 
+def apply_tick(
+    buckets: Table, alerts: Table, runtime: RuntimeLike, tick: datetime, partition: int
+) -> RegionOutcome:
+    """A stream-time tick: the newest event time anywhere in the stream reaches this partition.
+
+    Without it a partition whose regions fall quiet would never close its windows, and their
+    alerts would stay firing. Ticks only move stream time forward.
+    """
+    outcome = RegionOutcome()
+    raw = buckets.get(stream_time_key(partition))
+    current = datetime.fromisoformat(raw) if raw else None
+    if current is not None and tick > current:
+        outcome.alerts = _advance(buckets, alerts, runtime, partition, current, tick, datetime.now(UTC))
+    return outcome
+
+
+def newest_stream_time(buckets: Table, partitions: int) -> datetime | None:
+    """The newest stream time of the region-stage partitions this worker holds (active or standby)."""
+    raws = [buckets.get(stream_time_key(p)) for p in range(partitions)]
+    times = [datetime.fromisoformat(raw) for raw in raws if raw]
+    return max(times, default=None)
+
+
 def _advance(
     buckets: Table,
     alerts: Table,

@@ -91,13 +91,13 @@ def test_alert_reaches_alertmanager_then_resolves(
     [critical] = [a for a in rostov() if a["labels"]["window"] == "1h"]
     assert "17" == critical["annotations"]["count"]
 
-    # Same partition key as the region stage uses (region code), so the stream time that
-    # closes Rostov's windows advances: a later Rostov statement, beyond window end + grace.
+    # Days later a report about another region only: Rostov's own partition may hear nothing
+    # more, but the stream time reaches it (the leader's tick) and its windows close.
     later = {
         "id": "am-2",
         "source": "mod",
         "published_at": "2026-02-04T12:00:00+00:00",
-        "text": "One drone was destroyed over the Rostov Region from 11:00 to 12:00 Moscow time "
+        "text": "One drone was destroyed over the Kaluga Region from 11:00 to 12:00 Moscow time "
         "on February 4, the Defence Ministry said.",
     }
     asyncio.run(produce(broker.bootstrap, worker.topics["reports"], [later], key="am-2"))

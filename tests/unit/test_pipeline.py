@@ -282,3 +282,17 @@ def test_statement_state_is_deleted_once_its_hours_expire(runtime: Any) -> None:
     assert 6 >= len(kept)  # the last five days (120 h) and the current one
     old = result("late", {"RU-BRY": 7}, end=END)
     assert [] == pipeline.merge_result(statements, old, 0, keep)
+
+
+def test_a_tick_closes_the_windows_of_a_quiet_partition(tables: dict[str, Any], runtime: Any) -> None:
+    """Rostov's partition hears nothing more; the newest stream time from elsewhere resolves its alert."""
+    fired = run(tables, runtime, result("a", {"RU-ROS": 8}))
+    assert [a for a in fired.alerts if a.status == "firing"]
+    elsewhere = {"buckets": {}, "alerts": {}, "statements": {}}
+    run(elsewhere, runtime, result("b", {"RU-KRS": 1}, end=END + timedelta(days=3)))
+    newest = pipeline.newest_stream_time(elsewhere["buckets"], 4)
+    assert newest is not None
+    out = pipeline.apply_tick(tables["buckets"], tables["alerts"], runtime, newest, 0)
+    assert {"1h", "24h", "night"} >= {a.window for a in out.alerts if a.status == "resolved"} != set()
+    again = pipeline.apply_tick(tables["buckets"], tables["alerts"], runtime, newest, 0)
+    assert [] == again.alerts  # ticks are idempotent
