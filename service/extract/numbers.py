@@ -84,11 +84,35 @@ def _word_value(toks: list[Token], i: int) -> tuple[int, int] | None:
         return None
     value = lx.NUMBER_WORDS[w]
     end = i + 1
-    if value in lx.TENS and end < len(toks) and toks[end].text in lx.NUMBER_WORDS:
-        nxt = lx.NUMBER_WORDS[toks[end].text]
-        if nxt < 10:
-            value, end = value + nxt, end + 1
+    if w not in lx.PLAIN_NUMERALS:
+        return value, end
+    n = len(toks)
+    if value < 10 and end < n and toks[end].text == "hundred":
+        value, end = value * 100, end + 1  # "two hundred"
+    if value >= 100 and end < n:
+        j = end + 1 if toks[end].text == "and" else end
+        rest = _compound(toks, j, 100)
+        if rest is not None:
+            value, end = value + rest[0], rest[1]
+        return value, end
+    rest = _compound(toks, end, 10) if value in lx.TENS else None
+    if rest is not None:
+        value, end = value + rest[0], rest[1]
     return value, end
+
+
+def _compound(toks: list[Token], j: int, below: int) -> tuple[int, int] | None:
+    """The rest of a compound numeral at j: tens and units below 100, or units below 10."""
+    if j >= len(toks) or toks[j].text not in lx.PLAIN_NUMERALS:
+        return None
+    value = lx.NUMBER_WORDS[toks[j].text]
+    if value >= below:
+        return None
+    if value in lx.TENS:
+        units = _compound(toks, j + 1, 10)
+        if units is not None:
+            return value + units[0], units[1]
+    return value, j + 1
 
 
 def _digit_value(tok: Token) -> int | None:
@@ -338,6 +362,8 @@ def _noun(toks: list[Token], j: int, t: str, num: Num) -> bool:
             num.models.append(t)
         if kind == "drone" and j > num.end and toks[j - 1].text in lx.SEA_DRONE_WORDS:
             num.weapon = "boat"
+        elif kind == "drone" and j + 1 < len(toks) and _weapon_of(toks[j + 1].text) == "boat":
+            num.weapon = "boat"  # "беспилотных катеров", "unmanned boats": uncrewed boats
         return True
     if _non_count(t) and num.weapon is None:
         num.drop = True

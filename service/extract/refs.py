@@ -38,6 +38,13 @@ _LIST_GLUE = frozenset(
         "districts city город города городом в у на"
     )
 )
+_JOINERS = frozenset([",", "and", "и", "і", "й", "та"])
+_REPEATED_PREPS = frozenset(
+    words(
+        "near above around outside off under под около возле вблизи близ неподалеку під поблизу "
+        "біля неподалік коло понад"
+    )
+)
 _PLURAL_REGION = frozenset(
     words("regions oblasts областями областях областей областям области області регионах регионами")
 )
@@ -138,6 +145,19 @@ def _anaphor_context(
     return False
 
 
+def _glued(toks: list[Token], a: int, b: int) -> bool:
+    """Only list glue between two places: commas, "and", region nouns, and a locative
+    preposition repeated after a comma or "and" ("near Moscow and near Kursk")."""
+    joined = False
+    for k in range(a, b):
+        w = toks[k].text
+        if w in _LIST_GLUE:
+            joined = joined or w in _JOINERS
+        elif not (joined and w in _REPEATED_PREPS):
+            return False
+    return True
+
+
 def group_refs(toks: list[Token], refs: list[PlaceRef]) -> list[PlaceRef]:
     """Merge places separated only by commas/and into lists."""
     out: list[PlaceRef] = []
@@ -148,8 +168,8 @@ def group_refs(toks: list[Token], refs: list[PlaceRef]) -> list[PlaceRef]:
             and (prev.kind in _ROW) == (ref.kind in _ROW)
             and ref.role in (prev.role, "none")
             and ref.tok >= prev.end
-            and all(toks[k].text in _LIST_GLUE for k in range(prev.end, ref.tok))
             and ref.tok - prev.end <= 5
+            and _glued(toks, prev.end, ref.tok)
         ):
             prev.codes.extend(ref.codes)
             prev.end = ref.end

@@ -210,6 +210,68 @@ CASES += [
     ),
 ]
 
+# Phrasings probed with our own sentences (session 2): repeated prepositions, elided nouns,
+# long number words, "skies over", headline repeated by the body.
+CASES += [
+    (
+        "repeated_preposition_each",
+        "Drones were shot down near Moscow and near Kursk, two each, the ministry said.",
+        {"Moscow": 2, "Kursk Oblast": 2},
+    ),
+    (
+        "repeated_preposition_group",
+        "Air defence destroyed three drones near Moscow and near Kursk.",
+        {"Moscow": None, "Kursk Oblast": None},
+    ),
+    (
+        "repeated_over_list",
+        "Air defences destroyed five drones over Bryansk, over Kursk and over Belgorod.",
+        {"Bryansk Oblast": None, "Kursk Oblast": None, "Belgorod Oblast": None},
+    ),
+    (
+        "repeated_above_each",
+        "Air defence destroyed four drones above Bryansk and above Smolensk, two each.",
+        {"Bryansk Oblast": 2, "Smolensk Oblast": 2},
+    ),
+    (
+        "elided_noun_cities",
+        "Seven drones were destroyed over Voronezh, three over Lipetsk and one over Tambov.",
+        {"Voronezh Oblast": 7, "Lipetsk Oblast": 3, "Tambov Oblast": 1},
+    ),
+    (
+        "hundreds_in_words",
+        "Air defence destroyed two hundred and fifty drones over the Kursk region.",
+        {"Kursk Oblast": 250},
+    ),
+    ("skies_over", "Six drones were shot down in the skies over the Rostov region.", {"Rostov Oblast": 6}),
+    (
+        "above_the_territory",
+        "Air defence destroyed eleven drones above the territory of the Belgorod region.",
+        {"Belgorod Oblast": 11},
+    ),
+    (
+        "headline_then_body",
+        "Five drones shot down over Kursk region\nAir defence units destroyed five drones over the "
+        "Kursk region overnight, the governor said.",
+        {"Kursk Oblast": 5},
+    ),
+    (
+        "parenthesised_counts_after_regions",
+        "Drones were destroyed over the Tver region (4), the Pskov region (2) and the Novgorod region (1).",
+        {"Tver Oblast": 4, "Pskov Oblast": 2, "Novgorod Oblast": 1},
+    ),
+    (
+        "negated_clause_then_claim",
+        "No drones were shot down over Moscow, but two were destroyed over the Tula region.",
+        {"Tula Oblast": 2},
+    ),
+    (
+        "debris_clause_not_counted",
+        "Three drones were shot down over the Bryansk region; debris damaged a house in Klintsy.",
+        {"Bryansk Oblast": 3},
+    ),
+]
+
 NEGATIVES: list[tuple[str, str]] = [
     ("hit_or_debris", "Fragments of a drone damaged a warehouse roof in the Lipetsk Region."),
     ("fire", "A fire broke out at a fuel depot in the Bryansk Region after a drone strike."),
@@ -227,6 +289,12 @@ NEGATIVES: list[tuple[str, str]] = [
         "The air force said 40 drones were shot down in the north, south and east of the country.",
     ),
     ("command_zone", "Nine missiles were destroyed in the zone of Air Command South."),
+    (
+        "locationally_lost",
+        "Ukraine's air force said it shot down 35 of the 48 drones launched overnight; 10 were "
+        "locationally lost.",
+    ),
+    ("did_not_shoot_down", "Air defence did not shoot down any drones over the Tula region."),
     (
         "foreign_unrelated",
         "Residents of a county in Ohio reported mysterious drones over farmland last week.",

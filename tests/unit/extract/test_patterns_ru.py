@@ -153,6 +153,47 @@ CASES += [
     ("digits_with_case_ending", "Над Курской областью сбиты 2-х беспилотника.", {"Kursk Oblast": 2}),
 ]
 
+# Session 2 probes: repeated prepositions, city case forms, hundreds, uncrewed boats.
+CASES += [
+    (
+        "repeated_preposition_group",
+        "Беспилотники сбиты под Москвой и под Курском.",
+        {"Moscow": None, "Kursk Oblast": None},
+    ),
+    (
+        "repeated_preposition_po",
+        "Под Брянском и под Смоленском уничтожено по три беспилотника.",
+        {"Bryansk Oblast": 3, "Smolensk Oblast": 3},
+    ),
+    ("city_instrumental_em", "Над Воронежем сбиты пятнадцать дронов.", {"Voronezh Oblast": 15}),
+    (
+        "cities_elided_po",
+        "Над Брянском сбиты два беспилотника, над Липецком и Смоленском — по одному.",
+        {"Bryansk Oblast": 2, "Lipetsk Oblast": 1, "Smolensk Oblast": 1},
+    ),
+    (
+        "two_towns_one_region_each",
+        "Возле Джанкоя и над Феодосией уничтожены по две ракеты.",
+        {"Crimea": 4},
+    ),
+    (
+        "hundreds_compound",
+        "Над Брянской областью уничтожено двести пятьдесят три беспилотника.",
+        {"Bryansk Oblast": 253},
+    ),
+    (
+        "uncrewed_boats_not_drones",
+        "Над Новороссийском уничтожены семь беспилотных катеров и два дрона.",
+        {"Krasnodar Krai": 2},
+    ),
+    (
+        "genitive_list_dash",
+        "Уничтожено 5 беспилотников (над Брянской областью — 3, над Смоленской — 2).",
+        {"Bryansk Oblast": 3, "Smolensk Oblast": 2},
+    ),
+    ("skies_over", "В небе над Ростовской областью уничтожены четыре БПЛА.", {"Rostov Oblast": 4}),
+]
+
 NEGATIVES: list[tuple[str, str]] = [
     ("debris", "В Брянске обломки беспилотника повредили крышу частного дома."),
     ("fire", "В Туапсе загорелся резервуар на нефтебазе после атаки беспилотников."),

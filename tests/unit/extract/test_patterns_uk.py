@@ -119,6 +119,41 @@ CASES += [
     ),
 ]
 
+# Session 2 probes: city case forms (instrumental, plural names), repeated prepositions.
+CASES += [
+    (
+        "cities_instrumental",
+        "Над Миколаєвом збито чотири дрони, над Кропивницьким — два.",
+        {"Mykolaiv Oblast": 4, "Kirovohrad Oblast": 2},
+    ),
+    (
+        "plural_city_names",
+        "Над Черкасами збито два шахеди, над Рівним — один.",
+        {"Cherkasy Oblast": 2, "Rivne Oblast": 1},
+    ),
+    (
+        "po_odnomu_cities",
+        "Над Івано-Франківськом та Чернівцями збито по одному дрону.",
+        {"Ivano-Frankivsk Oblast": 1, "Chernivtsi Oblast": 1},
+    ),
+    (
+        "repeated_preposition_po",
+        "Над Вінницею та над Хмельницьким збито по одній ракеті.",
+        {"Vinnytsia Oblast": 1, "Khmelnytskyi Oblast": 1},
+    ),
+    (
+        "genitive_after_bilia",
+        "Біля Сум і біля Конотопа збито шість дронів.",
+        {"Sumy Oblast": 6},
+    ),
+    ("hundreds_compound", "Над Брянщиною збито сто двадцять дронів.", {"Bryansk Oblast": 120}),
+    (
+        "shot_down_of_launched_with_parentheses",
+        "Ворог атакував 50 дронами, збито 40 (над Київщиною - 15, над Черкащиною - 10).",
+        {"Kyiv Oblast": 15, "Cherkasy Oblast": 10},
+    ),
+]
+
 NEGATIVES: list[tuple[str, str]] = [
     ("activity", "На Львівщині працює ППО! Залишайтеся в укриттях."),
     ("debris", "Уламки збитого дрона впали на дах будинку в Ірпені."),
@@ -129,6 +164,7 @@ NEGATIVES: list[tuple[str, str]] = [
     ("lost_from_radar", "Ще 20 дронів-імітаторів локаційно втрачено."),
     ("earlier", "Нагадаємо, минулої ночі над областю збили шість дронів."),
     ("direction", "Збито 50 ворожих БпЛА на півночі, півдні та сході країни."),
+    ("shot_down_of_launched_lost", "Сили ППО збили/придушили 45 з 60 ударних БпЛА; 12 - локаційно втрачені."),
 ]
 
 
