@@ -40,6 +40,7 @@ class Num:
     increment: bool = False
     running: bool = False
     vague_all: bool = False
+    all_of: bool = False  # "all 14 drones": every one of a stated number
     weapon: str | None = None
     launched: bool = False
     of_them: bool = False
@@ -302,6 +303,8 @@ def _look_left(toks: list[Token], lo: int, hi: int, num: Num) -> None:
         num.lower = True
     if p1 == "по":
         num.each = True
+    if p1 in _ALL_WORDS and num.value is not None:
+        num.all_of = True
     if p1 in lx.INCREMENT_WORDS or p2 in ("ещё", "еще", "ще") or p1 == "one":
         num.increment = True
     if p1 in ("уже", "вже", "already") or (p1 == "to" and _has_before(toks, lo, i, ("bringing", "brings"))):

@@ -69,8 +69,12 @@ def read_sentence(
     _parts(deferred, pending, out, sentence, derived)
     if len(out.statements) > 1:
         out.statements = _drop_breakdowns(out.statements, out, toks)
-    if not out.statements and any(n.vague_all for seg in pending if not seg.done for n in seg.nums):
-        # "Seventeen were aimed at Kyiv, and every one was destroyed": the target, null count.
+    if not out.statements and (
+        any(n.vague_all for seg in pending if not seg.done for n in seg.nums)
+        or any(n.all_of and not n.drop for n in nums)
+    ):
+        # "Seventeen were aimed at Kyiv, and every one was destroyed", "all 14 drones launched
+        # at the Odesa region were destroyed": the target, null count (PATTERNS rule 3).
         for r in refs:
             if r.role == "tgt" and r.kind in ROW_KINDS:
                 out.statements.append(Statement(list(dict.fromkeys(r.codes)), None, sentence))

@@ -266,6 +266,11 @@ CASES += [
         {"Tula Oblast": 2},
     ),
     (
+        "all_n_at_target_null",
+        "Ukrainian air defences destroyed all 14 drones launched at the Odesa region overnight.",
+        {"Odesa Oblast": None},
+    ),
+    (
         "debris_clause_not_counted",
         "Three drones were shot down over the Bryansk region; debris damaged a house in Klintsy.",
         {"Bryansk Oblast": 3},

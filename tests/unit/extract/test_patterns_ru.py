@@ -192,6 +192,11 @@ CASES += [
         {"Bryansk Oblast": 3, "Smolensk Oblast": 2},
     ),
     ("skies_over", "В небе над Ростовской областью уничтожены четыре БПЛА.", {"Rostov Oblast": 4}),
+    (
+        "all_n_target_null",
+        "Все 14 беспилотников, летевших на Москву, были уничтожены.",
+        {"Moscow": None},
+    ),
 ]
 
 NEGATIVES: list[tuple[str, str]] = [

@@ -147,6 +147,7 @@ CASES += [
         {"Sumy Oblast": 6},
     ),
     ("hundreds_compound", "Над Брянщиною збито сто двадцять дронів.", {"Bryansk Oblast": 120}),
+    ("all_n_target_null", "Вночі ворог атакував Київ ракетами, всі 6 ракет збито.", {"Kyiv": None}),
     (
         "shot_down_of_launched_with_parentheses",
         "Ворог атакував 50 дронами, збито 40 (над Київщиною - 15, над Черкащиною - 10).",
