@@ -29,6 +29,7 @@ from service.errors import InputError
 from service.ingest import ReportIngestor, dead_letter
 from service.models import AlertEvent, SourceActivity
 from service.source_watch import ActivityThrottle, state_from_alerts
+from service.watermark import ChannelWatermark
 
 log = structlog.get_logger("skytally.agents")
 
@@ -102,8 +103,11 @@ async def dead_letter_event(event: Any, stage: str, exc: Exception) -> None:
     )
 
 
+#: The statement stage's channels (see service.watermark): state is deleted behind the slowest.
+statement_watermark = ChannelWatermark()
+
 #: How often the leader tells quiet region partitions how far the stream has come.
-TICK_INTERVAL_S = 10.0
+TICK_INTERVAL_S = 2.0
 
 #: At most one source-activity record per source and worker per minute (or per check interval).
 activity = ActivityThrottle(timedelta(seconds=min(60.0, runtime.settings.source_check_interval_s)))
@@ -129,7 +133,12 @@ async def merge_statements(stream: Any) -> None:
         await note_source(event.value)
         try:
             updates = pipeline.merge_result(
-                statements_table, event.value, event.message.partition, pipeline.keep_for(runtime)
+                statements_table,
+                event.value,
+                event.message.partition,
+                pipeline.keep_for(runtime),
+                statement_watermark,
+                runtime.settings.partitions,
             )
         except Exception as exc:  # noqa: BLE001 - one bad record must not stop the stream
             await dead_letter_event(event, "merge", exc)

@@ -77,6 +77,8 @@ class RegionUpdate:
     #: Stream time of the reports partition the triggering report came from, and that partition.
     source_time: str | None = None
     source_partition: int | None = None
+    #: The statement partition that sent it (with source_partition: its channel, see service.watermark).
+    via_partition: int | None = None
     #: Bumped each time the statement is superseded by a revision (or wins again): a bucket
     #: entry of a higher generation replaces a lower one instead of max-merging with it.
     generation: int = 0

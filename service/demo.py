@@ -35,8 +35,9 @@ console = Console(highlight=False)
 
 #: How long --once waits for the worker to process everything before giving up.
 PROCESS_TIMEOUT_S = 90.0
-#: The output is considered settled when no new record arrived for this long.
-SETTLE_S = 2.0
+#: The output is considered settled when no new record arrived for this long (more than two
+#: of the leader's stream-time ticks, which close the windows of quiet partitions).
+SETTLE_S = 5.0
 
 
 @dataclass

@@ -34,6 +34,7 @@ from service.decode import decode_report
 from service.errors import InputError
 from service.extract import extract_report
 from service.models import AlertEvent, AlertEvidence, ExtractionResult, RegionCount
+from service.watermark import ChannelWatermark
 from service.windows import WindowSpec, bucket_of, buckets_in, placement_time
 
 log = structlog.get_logger("skytally.pipeline")
@@ -81,7 +82,12 @@ def read_message(raw: bytes | None, *, max_bytes: int, message_time: datetime) -
 
 
 def merge_result(
-    statements: Table, value: dict[str, Any], partition: int = 0, keep: timedelta | None = None
+    statements: Table,
+    value: dict[str, Any],
+    partition: int = 0,
+    keep: timedelta | None = None,
+    watermark: ChannelWatermark | None = None,
+    partitions: int = 1,
 ) -> list[RegionUpdate] | None:
     """Stage 2: merge an extraction result into its statement; None when nothing new.
 
@@ -89,8 +95,9 @@ def merge_result(
     other figures is a revision: the newest version (by publication time) is counted, the
     others are withdrawn, whatever order they arrive in.
 
-    ``keep``: statements whose hour is older than this behind the partition's stream time are
-    deleted (see :func:`keep_for`), and reports of them dropped as expired.
+    ``keep`` and ``watermark``: statements whose hour is older than ``keep`` behind the slowest
+    source channel are deleted (see :func:`keep_for`), and reports of them dropped as expired;
+    ``partitions``: how many reports partitions feed the stage (each is a channel).
     """
     try:
         result = ExtractionResult.model_validate(value)
@@ -100,7 +107,13 @@ def merge_result(
         return []
     fingerprint = result.fingerprint
     event_time = result.event_time or result.published_at or datetime.now(UTC)
-    if keep is not None and not _track_statement(statements, result, event_time, partition, keep):
+    if (
+        keep is not None
+        and watermark is not None
+        and not _track_statement(
+            statements, result, event_time, partition, keep, watermark, watermark_channels(partitions)
+        )
+    ):
         return []
     withdrawn: list[RegionUpdate] = []
     slot = revision_slot(result)
@@ -113,7 +126,7 @@ def merge_result(
         versions = sorted(set((slot_state or {}).get("versions", {})) | {fingerprint})
         stored = [s for fp in versions if (s := statements.get(fp)) and s.get("regions")]
         again = [u for s in stored for u in region_updates(s)]
-        return _stamped(again, result) if again else None
+        return _stamped(again, result, partition) if again else None
     if slot is not None:
         slot_key = f"~revision|{slot}"
         regions = [row.code for row in result.interceptions]
@@ -138,7 +151,7 @@ def merge_result(
                 state = {**state, "reports": [*state["reports"], result.id][-MAX_OUTLETS_KEPT:]}
             statements[fingerprint] = state
             withdrawn += retract
-            return _stamped(withdrawn, result) if withdrawn else None
+            return _stamped(withdrawn, result, partition) if withdrawn else None
         current = statements.get(fingerprint)
         if current is not None and current.get("superseded_by"):
             statements[fingerprint] = reinstate(current)
@@ -147,7 +160,7 @@ def merge_result(
         statements[fingerprint] = state
     if not updates and not withdrawn:
         return None
-    return _stamped([*withdrawn, *updates], result)
+    return _stamped([*withdrawn, *updates], result, partition)
 
 
 def keep_for(runtime: RuntimeLike) -> timedelta:
@@ -157,15 +170,29 @@ def keep_for(runtime: RuntimeLike) -> timedelta:
     return timedelta(hours=settings.grace_hours + settings.retention_hours) + longest
 
 
+def expired_before_key(partition: int) -> str:
+    """Where a partition's deletion line is kept: state of hours before it is gone."""
+    return f"~expired-before|{partition}"
+
+
 def _track_statement(
-    statements: Table, result: ExtractionResult, event_time: datetime, partition: int, keep: timedelta
+    statements: Table,
+    result: ExtractionResult,
+    event_time: datetime,
+    partition: int,
+    keep: timedelta,
+    watermark: ChannelWatermark,
+    required_sources: frozenset[str],
 ) -> bool:
-    """Stage 2 state expiry; False when the statement's hour was already deleted (dropped)."""
-    st_key = f"~stream-time|{partition}"
-    raw = statements.get(st_key)
-    stream_time = datetime.fromisoformat(raw) if raw else None
+    """Stage 2 state expiry; False when the statement's hour was already deleted (dropped).
+
+    New statements are indexed by hour; hours behind the slowest source channel by more than
+    ``keep`` are deleted (see :mod:`service.watermark`).
+    """
+    raw = statements.get(expired_before_key(partition))
+    deleted_before = datetime.fromisoformat(raw) if raw else None
     hour = bucket_of(event_time)
-    if stream_time is not None and hour < bucket_of(stream_time - keep):
+    if deleted_before is not None and hour < deleted_before:
         log.warning(
             "expired_statement", stage="merge", report_id=result.id, event_time=event_time.isoformat()
         )
@@ -177,24 +204,37 @@ def _track_statement(
     if new_keys:
         index_key = f"~expiry|{partition}|{hour.isoformat()}"
         statements[index_key] = [*(statements.get(index_key) or []), *new_keys]
-    if stream_time is None or event_time > stream_time:
-        statements[st_key] = event_time.isoformat()
-        if stream_time is not None:
-            old_line, new_line = bucket_of(stream_time - keep), bucket_of(event_time - keep)
-            # (after a jump of over a year, older index entries are left behind: a rare leak)
-            for gone in buckets_in(max(old_line, new_line - timedelta(days=366)), new_line):
-                for key in statements.get(f"~expiry|{partition}|{gone.isoformat()}") or []:
-                    _drop(statements, key)
-                _drop(statements, f"~expiry|{partition}|{gone.isoformat()}")
+    if result.source_time is None or result.source_partition is None:
+        return True
+    now = datetime.now(UTC)
+    watermark.note(partition, str(result.source_partition), result.source_time, now)
+    line = watermark.line(partition, now, required_sources)
+    if line is None:
+        return True
+    new_line = bucket_of(line - keep)
+    if deleted_before is not None and new_line <= deleted_before:
+        return True
+    # The first line of a partition deletes nothing older (a fresh table holds nothing older,
+    # and an index older than a year of jump is left behind: both rare, both small).
+    start = deleted_before if deleted_before is not None else new_line
+    for gone in buckets_in(max(start, new_line - timedelta(days=366)), new_line):
+        for key in statements.get(f"~expiry|{partition}|{gone.isoformat()}") or []:
+            _drop(statements, key)
+        _drop(statements, f"~expiry|{partition}|{gone.isoformat()}")
+    statements[expired_before_key(partition)] = new_line.isoformat()
     return True
 
 
-def _stamped(updates: list[RegionUpdate], result: ExtractionResult) -> list[RegionUpdate]:
-    """Carry stage 1's source stream time on each update (lateness is judged against it)."""
+def _stamped(updates: list[RegionUpdate], result: ExtractionResult, partition: int) -> list[RegionUpdate]:
+    """Carry stage 1's stamp (lateness is judged against it) and the channel each update takes."""
     if result.source_time is None:
         return updates
     source_time = result.source_time.isoformat()
-    return [replace(u, source_time=source_time, source_partition=result.source_partition) for u in updates]
+    return [
+        replace(u, source_time=source_time, source_partition=result.source_partition, via_partition=partition)
+        for u in updates
+    ]
+
 
 
 class SourceClock:
@@ -273,27 +313,18 @@ def stream_time_key(partition: int) -> str:
     return f"~stream-time|{partition}"
 
 
-def source_time_key(partition: int, source: int) -> str:
-    """Where the newest stream time of reports partition ``source`` seen by ``partition`` is kept."""
-    return f"~source-time|{partition}|{source}"
-
-
-def _late_reference(buckets: Table, update: RegionUpdate, partition: int, stream_time: datetime) -> datetime:
+def _late_reference(update: RegionUpdate, stream_time: datetime) -> datetime:
     """The stream time an update's lateness is judged against.
 
-    Updates stamped by stage 1 are judged against their reports partition's stream time (the
-    newest value this partition has seen from that source, so a restarted stage 1 does not
-    forget it); unstamped ones against this partition's own stream time.
+    Updates stamped by stage 1 are judged against the stream time of the reports partition
+    they came from *when stage 1 read them*: updates of one reports partition reach a region
+    partition through different statement partitions, in any order, so this partition's own
+    view of that source would run ahead. (A restarted stage 1 stamps lower times for a while:
+    lenient, never harsh.) Unstamped updates are judged against this partition's stream time.
     """
-    if update.source_time is None or update.source_partition is None:
+    if update.source_time is None:
         return stream_time
-    source_time = datetime.fromisoformat(update.source_time).astimezone(UTC)
-    key = source_time_key(partition, update.source_partition)
-    stored = buckets.get(key)
-    if stored is not None and datetime.fromisoformat(stored) >= source_time:
-        return datetime.fromisoformat(stored)
-    buckets[key] = source_time.isoformat()
-    return source_time
+    return datetime.fromisoformat(update.source_time).astimezone(UTC)
 
 
 def _republish(
@@ -335,19 +366,62 @@ def expiry_line(stream_time: datetime, runtime: RuntimeLike) -> datetime:
     return bucket_of(stream_time - keep)
 
 
-def _expired(runtime: RuntimeLike, update: RegionUpdate, event_time: datetime, stream_time: datetime) -> bool:
+def _expired(
+    buckets: Table, runtime: RuntimeLike, update: RegionUpdate, event_time: datetime, partition: int
+) -> bool:
     """Is the update for an hour whose state was deleted? (then it is dropped, logged and counted)"""
-    if bucket_of(event_time) >= expiry_line(stream_time, runtime):
+    raw = buckets.get(expired_before_key(partition))
+    if raw is None or bucket_of(event_time) >= datetime.fromisoformat(raw):
         return False
     runtime.metrics.late_statements.labels(window="expired").inc()
     log.warning(
         "expired_statement",
         code=update.code,
         event_time=update.event_time,
-        stream_time=stream_time.isoformat(),
+        deleted_before=raw,
         retention_hours=runtime.settings.retention_hours,
     )
     return True
+
+
+def watermark_channels(partitions: int, via: int | None = None) -> frozenset[str]:
+    """The channels a partition expects: every source partition, through every statement partition."""
+    if via is None:
+        return frozenset(str(src) for src in range(partitions))
+    return frozenset(f"{q}|{src}" for q in range(via) for src in range(partitions))
+
+
+def region_watermark(runtime: RuntimeLike) -> ChannelWatermark:
+    """The region stage's channel watermark (in memory, per worker)."""
+    wm: ChannelWatermark = runtime.extra.setdefault("region_watermark", ChannelWatermark())
+    return wm
+
+
+def _expire_behind_channels(
+    buckets: Table, alerts: Table, runtime: RuntimeLike, update: RegionUpdate, partition: int
+) -> None:
+    """Note the update's channel; delete state behind the slowest channel (service.watermark)."""
+    if update.source_time is None or update.source_partition is None:
+        return
+    watermark = region_watermark(runtime)
+    now = datetime.now(UTC)
+    channel = f"{update.via_partition}|{update.source_partition}"
+    watermark.note(partition, channel, datetime.fromisoformat(update.source_time), now)
+    partitions = runtime.settings.partitions
+    line = watermark.line(partition, now, watermark_channels(partitions, via=partitions))
+    if line is None:
+        return
+    new_line = expiry_line(line, runtime)
+    raw = buckets.get(expired_before_key(partition))
+    old_line = datetime.fromisoformat(raw) if raw else None
+    if old_line is not None and new_line <= old_line:
+        return
+    if old_line is None:
+        codes = set(buckets.get(codes_key(partition)) or [])
+        _expire_by_scan(buckets, alerts, codes, new_line)  # once per partition: nothing to skip
+    else:
+        expire(buckets, alerts, runtime, partition, old_line, new_line)
+    buckets[expired_before_key(partition)] = new_line.isoformat()
 
 
 def codes_key(partition: int) -> str:
@@ -412,7 +486,7 @@ def apply_region_update(
     stream_time_raw = buckets.get(st_key)
     stream_time = datetime.fromisoformat(stream_time_raw) if stream_time_raw else event_time
     bucket_key = f"{update.code}|{bucket_of(event_time).isoformat()}"
-    if stream_time_raw is not None and _expired(runtime, update, event_time, stream_time):
+    if _expired(buckets, runtime, update, event_time, partition):
         outcome.late = True
         return outcome
     codes = buckets.get(codes_key(partition)) or []
@@ -422,7 +496,7 @@ def apply_region_update(
     state, changed = merge_bucket(buckets.get(bucket_key), update)
     if not changed:
         return _republish(buckets, alerts, runtime, update, event_time)
-    late_reference = _late_reference(buckets, update, partition, stream_time)
+    late_reference = _late_reference(update, stream_time)
     now = datetime.now(UTC)
     closed: set[tuple[str, datetime]] = set()
     for spec in runtime.windows:
@@ -469,6 +543,7 @@ def apply_region_update(
     if event_time > stream_time or stream_time_raw is None:
         previous_time = stream_time if stream_time_raw is not None else None
         outcome.alerts.extend(_advance(buckets, alerts, runtime, partition, previous_time, event_time, now))
+    _expire_behind_channels(buckets, alerts, runtime, update, partition)
     return outcome
 
 
@@ -514,10 +589,6 @@ def _advance(
     # window close, so the alert table is scanned at most once per hour of event time.
     if old is None or _last_hour_before(new - grace) > _last_hour_before(old - grace):
         events = alert_flow.on_stream_time(alerts, runtime, new - grace, now, partition)
-    if old is not None:
-        old_line, new_line = expiry_line(old, runtime), expiry_line(new, runtime)
-        if new_line > old_line:
-            expire(buckets, alerts, runtime, partition, old_line, new_line)
     return events
 
 

@@ -16,6 +16,7 @@ from service.errors import InputError
 from service.metrics import Metrics
 from service.models import ExtractionResult, Interception
 from service.settings import Settings
+from service.watermark import ChannelWatermark
 from service.windows import parse_windows
 
 END = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
@@ -164,15 +165,14 @@ def test_lateness_is_judged_by_the_reports_partition_the_statement_came_from(
     )
 
 
-def test_source_stream_time_is_not_forgotten_when_stage_one_restarts(
+def test_a_later_report_of_the_same_partition_arriving_first_does_not_make_an_earlier_one_late(
     tables: dict[str, Any], runtime: Any
 ) -> None:
-    """A restarted stage 1 stamps an older stream time; the region stage remembers the newer one."""
-    ahead = END + timedelta(hours=48)
-    run(tables, runtime, result("a", {"RU-ROS": 1}, end=ahead, read_at=(0, ahead)))
-    # after the restart partition 0's clock starts again from the first report it reads
-    out = run(tables, runtime, result("b", {"RU-BRY": 20}, end=END, read_at=(0, END)))
-    assert [] == [a for a in out.alerts if a.code == "RU-BRY"]
+    """Stage 1 read the Jan report first; via different statement partitions the Mar one arrives first."""
+    march = END + timedelta(days=60)
+    run(tables, runtime, result("mar", {"RU-ROS": 1}, end=march, read_at=(0, march)))
+    out = run(tables, runtime, result("jan", {"RU-BRY": 20}, end=END, read_at=(0, END)))
+    assert ["firing"] == [a.status for a in out.alerts if a.window == "1h" and a.code == "RU-BRY"]
 
 
 def test_alert_resolves_as_soon_as_the_closing_line_passes_the_window_end(
@@ -246,8 +246,10 @@ def test_stage_one_clock_keeps_each_partitions_newest_event_time() -> None:
 
 def test_state_of_long_closed_windows_is_deleted(tables: dict[str, Any], runtime: Any) -> None:
     """Ten days of statements: only the hours still within grace + retention keep state."""
+    runtime.settings = runtime.settings.model_copy(update={"partitions": 1})  # one channel to wait for
     for day in range(10):
-        run(tables, runtime, result(f"d{day}", {"RU-ROS": 1, "RU-KRS": 2}, end=END + timedelta(days=day)))
+        end = END + timedelta(days=day)
+        run(tables, runtime, result(f"d{day}", {"RU-ROS": 1, "RU-KRS": 2}, end=end, read_at=(0, end)))
     hours = sorted(k.split("|")[1] for k in tables["buckets"] if not k.startswith("~"))
     newest = END + timedelta(days=9)
     horizon = newest - timedelta(hours=24 + 72 + 24)  # grace + retention + longest window
@@ -261,10 +263,20 @@ def test_state_of_long_closed_windows_is_deleted(tables: dict[str, Any], runtime
     )
 
 
+def test_nothing_is_deleted_before_every_channel_was_heard(tables: dict[str, Any], runtime: Any) -> None:
+    """With four partitions, one fast channel alone cannot push the deletion line (a backfill's start)."""
+    for day in range(10):
+        end = END + timedelta(days=day)
+        run(tables, runtime, result(f"d{day}", {"RU-ROS": 1}, end=end, read_at=(0, end)))
+    assert 10 == len([k for k in tables["buckets"] if k.startswith("RU-ROS|")])
+
+
 def test_statement_for_deleted_hours_is_dropped_and_counted(tables: dict[str, Any], runtime: Any) -> None:
     """Beyond grace and retention the windows are gone: the statement is dropped, not miscounted."""
-    run(tables, runtime, result("new", {"RU-ROS": 1}, end=END + timedelta(days=10)))
-    out = run(tables, runtime, result("old", {"RU-BRY": 7}, end=END))
+    runtime.settings = runtime.settings.model_copy(update={"partitions": 1})
+    newest = END + timedelta(days=10)
+    run(tables, runtime, result("new", {"RU-ROS": 1}, end=newest, read_at=(0, newest)))
+    out = run(tables, runtime, result("old", {"RU-BRY": 7}, end=END, read_at=(0, newest)))
     assert ([], []) == (out.counts, out.alerts)
     assert 1.0 == runtime.metrics.registry.get_sample_value(
         "skytally_late_statements_total", {"window": "expired"}
@@ -275,13 +287,15 @@ def test_statement_state_is_deleted_once_its_hours_expire(runtime: Any) -> None:
     """Stage 2 keeps statements only within grace + retention + the longest window."""
     statements: dict[str, Any] = {}
     keep = pipeline.keep_for(runtime)
+    watermark = ChannelWatermark()
     for day in range(10):
-        value = result(f"d{day}", {"RU-ROS": 1}, end=END + timedelta(days=day))
-        assert pipeline.merge_result(statements, value, 0, keep)
+        end = END + timedelta(days=day)
+        value = result(f"d{day}", {"RU-ROS": 1}, end=end, read_at=(0, end))
+        assert pipeline.merge_result(statements, value, 0, keep, watermark, partitions=1)
     kept = [k for k in statements if not k.startswith("~")]
     assert 6 >= len(kept)  # the last five days (120 h) and the current one
-    old = result("late", {"RU-BRY": 7}, end=END)
-    assert [] == pipeline.merge_result(statements, old, 0, keep)
+    old = result("late", {"RU-BRY": 7}, end=END, read_at=(0, END + timedelta(days=9)))
+    assert [] == pipeline.merge_result(statements, old, 0, keep, watermark, partitions=1)
 
 
 def test_a_tick_closes_the_windows_of_a_quiet_partition(tables: dict[str, Any], runtime: Any) -> None:

@@ -1,0 +1,57 @@
+"""A safe event-time line for deleting state: the slowest upstream channel's progress, pure.
+
+Stage 1 stamps each result with the stream time of the reports partition it read it from
+(:class:`service.pipeline.SourceClock`). Along one *channel* (a reports partition, through one
+statement partition, into one region partition) messages keep their order, so the stamps
+seen on a channel only grow. Across channels they do not: in a fast backfill one statement
+partition can be days of event time ahead of another. State may only be deleted behind the
+*slowest* channel, or a statement still on its way would find its hour gone.
+
+A channel that has been quiet for ``idle`` (wall clock) stops holding the line back, as a
+live feed's quiet sources would otherwise stop expiry for good; and nothing is deleted until
+every expected channel (each reports partition through each statement partition) was seen.
+The channel map lives in memory: a worker that takes a partition over starts without it and
+deletes nothing until its channels are seen again (never too early). How far state *was*
+deleted is persisted by the callers in their tables, so every owner drops statements for
+deleted hours alike.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+#: A channel quiet for this long no longer holds the deletion line back.
+IDLE = timedelta(minutes=5)
+
+
+class ChannelWatermark:
+    """The newest stamp per (partition, channel), and the minimum over a partition's live channels."""
+
+    def __init__(self, idle: timedelta = IDLE) -> None:
+        self.idle = idle
+        self._seen: dict[int, dict[str, tuple[datetime, datetime]]] = {}
+
+    def note(self, partition: int, channel: str, stamp: datetime, now: datetime) -> None:
+        """A message stamped ``stamp`` came through ``channel`` into ``partition`` at wall time ``now``."""
+        channels = self._seen.setdefault(partition, {})
+        previous = channels.get(channel)
+        newest = stamp if previous is None or stamp > previous[0] else previous[0]
+        channels[channel] = (newest, now)
+
+    def line(
+        self, partition: int, now: datetime, required: set[str] | frozenset[str] = frozenset()
+    ) -> datetime | None:
+        """The oldest newest-stamp among ``partition``'s channels heard from within ``idle``.
+
+        None until every ``required`` channel has been heard from at least once: before that a
+        channel not yet seen may be far behind the ones seen.
+        """
+        channels = self._seen.get(partition, {})
+        if not required <= channels.keys():
+            return None
+        live = [stamp for stamp, seen in channels.values() if now - seen < self.idle]
+        return min(live, default=None)
+
+    def forget(self, partition: int) -> None:
+        """Drop a partition's channels (it moved to another worker)."""
+        self._seen.pop(partition, None)
