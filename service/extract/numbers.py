@@ -324,7 +324,7 @@ def _look_left(toks: list[Token], lo: int, hi: int, num: Num) -> None:
 _STOP_RIGHT = frozenset(
     lx.words(
         "over above near in within on off across around at from to into над в во у на под під "
-        "поблизу біля около возле с з із из до по were was had have has are is been be fell that "
+        "поблизу біля около возле с з із из до по за were was had have has are is been be fell that "
         "which who которые які что що"
     )
 )

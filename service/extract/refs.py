@@ -35,7 +35,7 @@ _LIST_GLUE = frozenset(
         ", and и і й та the over над of a as well also both people's republics republic region "
         "regions oblast oblasts krai territory областью области областю області область краем "
         "края край республикой республики республіки районом району районі района районе district "
-        "districts city город города городом в у на"
+        "districts city город города городом в у на waters акваторией акватории акваторією акваторії"
     )
 )
 _JOINERS = frozenset([",", "and", "и", "і", "й", "та"])

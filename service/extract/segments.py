@@ -70,6 +70,8 @@ def _protected(refs: list[PlaceRef]) -> set[int]:
 _CUT_KINDS: dict[str, str] = {
     **dict.fromkeys(_PUNCT_BOUNDARY, "punct"),
     ":": "colon",
+    "—": "dash",
+    "-": "dash",
     **dict.fromkeys(_AND_WORDS, "and"),
     **dict.fromkeys(_CLAUSE_WORDS, "clause"),
 }
@@ -90,6 +92,8 @@ def build_segments(
     segment then looks only at its own cue tokens.
     """
     cuts, cued, cue_flags, subset_words = _scan(toks, lo, hi, _protected(refs) if refs else _NOTHING)
+    if any(kind == "dash" for _, kind in cuts):
+        cuts = _breakdown_dashes(toks, hi, cuts, nums)
     segs: list[Segment] = []
     start = lo
     kinds: list[str] = []
@@ -120,6 +124,31 @@ def build_segments(
         a, b = bisect_left(cued, s_lo), bisect_left(cued, s_hi)
         _annotate(toks, seg, zip(cued[a:b], cue_flags[a:b], strict=True), subset_words)
     return segs
+
+
+def _breakdown_dashes(
+    toks: list[Token], hi: int, cuts: list[tuple[int, str]], nums: list[Num]
+) -> list[tuple[int, str]]:
+    """A spaced dash between a figure and another figure introduces a breakdown, like a colon
+    ("8 drones — 5 over Bryansk and 3 over Kursk"); every other dash is no cut ("Курская — 4")."""
+    out: list[tuple[int, str]] = []
+    starts = {n.tok for n in nums}
+    prev = -1
+    for pos, kind in cuts:
+        if kind != "dash":
+            out.append((pos, kind))
+            prev = pos
+            continue
+        nxt = pos + 1
+        spaced = (
+            pos > 0 and nxt < hi and toks[pos - 1].end < toks[pos].start < toks[pos].end < toks[nxt].start
+        )
+        figure_after = nxt < hi and (toks[nxt].kind == "num" or toks[nxt].text in lx.NUMBER_WORDS)
+        figure_before = any(n.tok < pos and n.tok > prev and not n.drop for n in nums)
+        if spaced and figure_after and figure_before and nxt in starts:
+            out.append((pos, "colon"))
+            prev = pos
+    return out
 
 
 def _scan(

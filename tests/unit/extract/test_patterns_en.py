@@ -266,6 +266,11 @@ CASES += [
         {"Tula Oblast": 2},
     ),
     (
+        "dash_breakdown",
+        "Russian air defences intercepted 8 drones overnight — 5 over Bryansk and 3 over Kursk regions.",
+        {"Bryansk Oblast": 5, "Kursk Oblast": 3},
+    ),
+    (
         "all_n_at_target_null",
         "Ukrainian air defences destroyed all 14 drones launched at the Odesa region overnight.",
         {"Odesa Oblast": None},

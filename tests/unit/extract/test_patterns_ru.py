@@ -193,6 +193,26 @@ CASES += [
     ),
     ("skies_over", "В небе над Ростовской областью уничтожены четыре БПЛА.", {"Rostov Oblast": 4}),
     (
+        "dash_breakdown",
+        "Сбиты 12 беспилотников — 7 над Курской областью и 5 над Брянской.",
+        {"Kursk Oblast": 7, "Bryansk Oblast": 5},
+    ),
+    (
+        "place_dash_figure_unchanged",
+        "Над Курской областью — 7 сбитых беспилотников, над Брянской — 5.",
+        {"Kursk Oblast": 7, "Bryansk Oblast": 5},
+    ),
+    (
+        "crimea_and_sea_area_po",
+        "Над Крымом и над акваторией Черного моря сбиты по три беспилотника.",
+        {"Crimea": 3, "Black Sea": 3},
+    ),
+    (
+        "crimea_and_sea_area_group",
+        "Сбито 12 беспилотников над Крымом и акваторией Черного моря.",
+        {"Crimea": None, "Black Sea": None},
+    ),
+    (
         "all_n_target_null",
         "Все 14 беспилотников, летевших на Москву, были уничтожены.",
         {"Moscow": None},

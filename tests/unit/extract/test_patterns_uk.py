@@ -147,6 +147,11 @@ CASES += [
         {"Sumy Oblast": 6},
     ),
     ("hundreds_compound", "Над Брянщиною збито сто двадцять дронів.", {"Bryansk Oblast": 120}),
+    (
+        "running_ordinal_per_day",
+        "Ще один дрон збито над Сумщиною, це вже дев'ятий за добу.",
+        {"Sumy Oblast": 9},
+    ),
     ("all_n_target_null", "Вночі ворог атакував Київ ракетами, всі 6 ракет збито.", {"Kyiv": None}),
     (
         "shot_down_of_launched_with_parentheses",
