@@ -23,7 +23,12 @@ _THEM = frozenset({"them", "них", "those", "these"})
 _ALREADY = frozenset({"already", "уже", "вже"})
 _ALL_WORDS = frozenset({"all", "все", "всех", "усі", "всі"})
 _EN_SINGULAR = frozenset({"drone", "uav", "missile", "rocket", "shahed"})
-_NOT_AFTER_ARTICLE = frozenset({"attack", "attacks", "strike", "alert", "threat", "warfare", "panic"})
+_NOT_AFTER_ARTICLE = frozenset(
+    lx.words(
+        "attack attacks strike strikes alert threat warfare panic system systems launcher launchers "
+        "battery unit units crew factory plant production fragment fragments debris wreckage part parts"
+    )
+)
 _TIME_AFTER = frozenset({"a", "p", "am", "pm", "gmt", "utc", "мск", "msk", "h", "год", "ч"})
 
 
@@ -188,7 +193,7 @@ def _article(toks: list[Token], i: int, lo: int, hi: int) -> Num | None:
     """'a drone', 'an aircraft-type Ukrainian drone' = 1 (not 'a drone attack')."""
     if toks[i].text not in ("a", "an"):
         return None
-    for j in range(i + 1, min(i + 4, hi)):
+    for j in range(i + 1, min(i + 5, hi)):  # "a Russian Kh-101 cruise missile"
         t = toks[j].text.strip('"')
         if t in lx.SINGULAR_WEAPONS:
             after = toks[j + 1].text if j + 1 < hi else ""

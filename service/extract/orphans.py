@@ -46,7 +46,7 @@ def link_orphans(
             or _total(seg, nxt, prv, out, sentence)
         )
     for seg in segs:
-        if seg.done or seg.had_nums or not seg.verb:
+        if seg.done or seg.had_nums or not seg.verb or seg.other_arms:
             continue
         for r in seg.refs:
             if r.role == "loc" and r.kind in ROW_KINDS:

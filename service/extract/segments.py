@@ -48,6 +48,7 @@ class Segment:
     stmt: object | None = None
     lost: bool = False
     had_nums: bool = False
+    other_arms: bool = False  # names only aircraft, bombs or boats (never interceptions)
 
 
 def _starts_with_number(toks: list[Token], seg: Segment, nums: list[Num]) -> bool:
@@ -193,6 +194,8 @@ def _word_info(w: str) -> tuple[str | None, int]:
 
 
 _NEG, _CUE, _TGT, _TOTAL, _LOST, _LAUNCH, _SUBSET = 1, 2, 4, 8, 16, 32, 64
+_COUNTED_ARMS, _OTHER_ARMS = 128, 256  # drone/missile/target nouns; aircraft/bomb/boat nouns
+_ARMS = _COUNTED_ARMS | _OTHER_ARMS
 _RESP6 = frozenset(p[:6] for p in lx.RESPECTIVE_PREFIXES)
 _SUBSET_FIRSTS = frozenset(p[0] for p in lx.SUBSET_WORDS)
 _SUBSET_STRINGS = tuple(f" {' '.join(p)} " for p in lx.SUBSET_WORDS)
@@ -215,12 +218,18 @@ def _flags(w: str) -> int:
         f |= _LOST
     if w in _SUBSET_FIRSTS or w == "один":
         f |= _SUBSET
+    kind = weapon_of(w)
+    if kind in lx.WEAPON_TYPES_COUNTED:
+        f |= _COUNTED_ARMS
+    elif kind in ("aircraft", "bomb", "boat"):
+        f |= _OTHER_ARMS
     return f
 
 
 def _annotate(toks: list[Token], seg: Segment, cued: Iterable[tuple[int, int]], subset_words: bool) -> None:
     """Negation, damage/launch/target cues, totals and subsets of one segment."""
     negated = cue = False
+    arms = 0
     s_lo, s_hi = seg.lo, seg.hi
     for i, f in cued:
         nxt = toks[i + 1].text if i + 1 < s_hi else ""
@@ -233,6 +242,8 @@ def _annotate(toks: list[Token], seg: Segment, cued: Iterable[tuple[int, int]], 
             seg.total_word = True
         if f & _LOST:
             seg.lost = True
+        if f & _ARMS:
+            arms |= f & _ARMS
     if subset_words:
         words = [t.text for t in toks[s_lo:s_hi]]
         if not _SUBSET_FIRSTS.isdisjoint(words):
@@ -241,6 +252,7 @@ def _annotate(toks: list[Token], seg: Segment, cued: Iterable[tuple[int, int]], 
         if "один" in words and "из" in words and "них" in words:
             seg.subset = True
     seg.blocked = negated or (cue and not seg.verb) or (seg.lost and not seg.verb)
+    seg.other_arms = arms == _OTHER_ARMS
 
 
 def resolve_respectively(

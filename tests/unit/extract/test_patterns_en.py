@@ -271,6 +271,22 @@ CASES += [
         {"Bryansk Oblast": 5, "Kursk Oblast": 3},
     ),
     (
+        "article_long_noun_phrase",
+        "Ukraine's air defence shot down a Russian Kh-101 cruise missile over the Kyiv region.",
+        {"Kyiv Oblast": 1},
+    ),
+    (
+        "article_not_a_launcher",
+        "Air defences destroyed six rockets from a Vampire multiple launch rocket system over the "
+        "Belgorod Region.",
+        {"Belgorod Oblast": 6},
+    ),
+    (
+        "possessive_country_region",
+        "Five drones were shot down over Russia's southern Krasnodar region overnight.",
+        {"Krasnodar Krai": 5},
+    ),
+    (
         "all_n_at_target_null",
         "Ukrainian air defences destroyed all 14 drones launched at the Odesa region overnight.",
         {"Odesa Oblast": None},
@@ -305,6 +321,8 @@ NEGATIVES: list[tuple[str, str]] = [
         "locationally lost.",
     ),
     ("did_not_shoot_down", "Air defence did not shoot down any drones over the Tula region."),
+    ("aircraft_only", "Ukrainian forces shot down a Russian Su-34 fighter jet over the Donetsk region."),
+    ("guided_bombs_only", "Russia shot down two Ukrainian guided bombs over the Belgorod region."),
     (
         "foreign_unrelated",
         "Residents of a county in Ohio reported mysterious drones over farmland last week.",
