@@ -179,7 +179,8 @@ def group_refs(toks: list[Token], refs: list[PlaceRef]) -> list[PlaceRef]:
         out.append(PlaceRef(ref.tok, ref.end, list(ref.codes), ref.kind, ref.role, ref.anaphor))
     for ref in out:
         before = [toks[k].text for k in range(max(0, ref.tok - 3), ref.tok)]
-        ref.each_of = "each" in before and "of" in before  # "two over each of the X and Y regions"
+        if "each" in before:  # "two over each of the X and Y regions"
+            ref.each_of = "of" in before
         if ref.kind == "direction" and len(ref.codes) > 1:
             ref.kind = "national"
         nxt = toks[ref.end].text if ref.end < len(toks) else ""

@@ -51,8 +51,7 @@ class Segment:
     other_arms: bool = False  # names only aircraft, bombs or boats (never interceptions)
 
 
-def _starts_with_number(toks: list[Token], seg: Segment, nums: list[Num]) -> bool:
-    first = {n.tok for n in nums}
+def _starts_with_number(toks: list[Token], seg: Segment, first: set[int]) -> bool:
     for i in range(seg.lo, min(seg.hi, seg.lo + 3)):
         if i in first:
             return True
@@ -105,10 +104,11 @@ def build_segments(
         elif segs:
             kinds[-1] = kinds[-1] if kinds[-1] == "and" else kind
         start = pos + 1
-    last = len(segs) - 1
-    for k in range(last):
-        if kinds[k] == "punct" and _starts_with_number(toks, segs[k + 1], nums):
-            kinds[k] = "and"
+    if nums and "punct" in kinds:
+        first = {n.tok for n in nums}
+        for k in range(len(segs) - 1):
+            if kinds[k] == "punct" and _starts_with_number(toks, segs[k + 1], first):
+                kinds[k] = "and"
     for k, seg in enumerate(segs):
         seg.joined_next = kinds[k] == "and"
         seg.joined_prev = k > 0 and kinds[k - 1] == "and"
@@ -198,6 +198,7 @@ _COUNTED_ARMS, _OTHER_ARMS = 128, 256  # drone/missile/target nouns; aircraft/bo
 _ARMS = _COUNTED_ARMS | _OTHER_ARMS
 _RESP6 = frozenset(p[:6] for p in lx.RESPECTIVE_PREFIXES)
 _SUBSET_FIRSTS = frozenset(p[0] for p in lx.SUBSET_WORDS)
+_SUBSET_LASTS = frozenset([*(p[-1] for p in lx.SUBSET_WORDS), "них"])
 _SUBSET_STRINGS = tuple(f" {' '.join(p)} " for p in lx.SUBSET_WORDS)
 
 
@@ -216,7 +217,7 @@ def _flags(w: str) -> int:
         f |= _TOTAL
     if w.startswith(("втрачен", "потерян", "lost", "left")):
         f |= _LOST
-    if w in _SUBSET_FIRSTS or w == "один":
+    if w in _SUBSET_LASTS:  # a subset phrase cannot match without its last word
         f |= _SUBSET
     kind = weapon_of(w)
     if kind in lx.WEAPON_TYPES_COUNTED:
