@@ -287,6 +287,18 @@ CASES += [
         {"Krasnodar Krai": 5},
     ),
     (
+        "colon_then_each_group",
+        "Air defences shot down 16 drones: 12 over the Bryansk region and two each over the Kursk "
+        "and Smolensk regions.",
+        {"Bryansk Oblast": 12, "Kursk Oblast": 2, "Smolensk Oblast": 2},
+    ),
+    (
+        "subset_of_which_heading",
+        "Fourteen drones were shot down over the Kaluga region, and another 11 over the Moscow "
+        "region, six of which were heading for Moscow.",
+        {"Kaluga Oblast": 14, "Moscow Oblast": 11},
+    ),
+    (
         "all_n_at_target_null",
         "Ukrainian air defences destroyed all 14 drones launched at the Odesa region overnight.",
         {"Odesa Oblast": None},

@@ -148,6 +148,22 @@ CASES += [
     ),
     ("hundreds_compound", "Над Брянщиною збито сто двадцять дронів.", {"Bryansk Oblast": 120}),
     (
+        "air_force_slash_verbs_dash_list",
+        "Збито/подавлено 36 дронів: на Київщині — 12, на Черкащині — 9, на Полтавщині — 7.",
+        {"Kyiv Oblast": 12, "Cherkasy Oblast": 9, "Poltava Oblast": 7},
+    ),
+    (
+        "regions_genitive_list_group",
+        "Протиповітряною обороною знешкоджено 19 ворожих БпЛА в Сумській, Харківській та "
+        "Чернігівській областях.",
+        {"Sumy Oblast": None, "Kharkiv Oblast": None, "Chernihiv Oblast": None},
+    ),
+    (
+        "po_try_then_elided",
+        "Уночі над Житомирщиною і Рівненщиною збито по три дрони, над Волинню — один.",
+        {"Zhytomyr Oblast": 3, "Rivne Oblast": 3, "Volyn Oblast": 1},
+    ),
+    (
         "running_ordinal_per_day",
         "Ще один дрон збито над Сумщиною, це вже дев'ятий за добу.",
         {"Sumy Oblast": 9},
