@@ -21,15 +21,39 @@ log = structlog.get_logger("skytally.readmodel")
 
 
 class RegionCountsView:
-    """Latest RegionCount per ``window|window_start|code`` key."""
+    """Latest RegionCount per ``window|window_start|code`` key, for ``history`` of event time.
 
-    def __init__(self) -> None:
+    Windows that ended more than ``history`` before the newest window end seen are forgotten
+    (checked every ``PRUNE_EVERY`` records), so a long-running worker's view stays bounded.
+    """
+
+    PRUNE_EVERY = 2000
+
+    def __init__(self, history: timedelta | None = None) -> None:
         self.latest: dict[str, dict[str, Any]] = {}
+        self.history = history
+        self.newest_end: str | None = None
+        self._since_prune = 0
 
     def apply(self, value: dict[str, Any]) -> None:
         """Fold one region-counts record (later offsets of a key win)."""
         key = f"{value['window']}|{value['window_start']}|{value['code']}"
-        self.latest[key] = value
+        self.latest[key] = {k: value[k] for k in ("window", *_ROW_FIELDS)}
+        end = value["window_end"]
+        if self.newest_end is None or datetime.fromisoformat(end) > datetime.fromisoformat(self.newest_end):
+            self.newest_end = end
+        self._since_prune += 1
+        if self._since_prune >= self.PRUNE_EVERY:
+            self.prune()
+
+    def prune(self) -> None:
+        """Forget windows that ended more than ``history`` before the newest one."""
+        self._since_prune = 0
+        if self.history is None or self.newest_end is None:
+            return
+        cutoff = datetime.fromisoformat(self.newest_end) - self.history
+        for key in [k for k, v in self.latest.items() if datetime.fromisoformat(v["window_end"]) < cutoff]:
+            del self.latest[key]
 
     def render(self, hopping: set[str], grace: timedelta, include_closed: bool = False) -> dict[str, Any]:
         """Per window kind, region rows largest first.
@@ -70,7 +94,7 @@ def _row(value: dict[str, Any]) -> dict[str, Any]:
 
 
 class AlertsView:
-    """Latest event per alert id, and a bounded list of recent events."""
+    """Latest event per active alert id, and a bounded list of recent events."""
 
     def __init__(self, keep_recent: int = 200) -> None:
         self.latest: dict[str, dict[str, Any]] = {}
@@ -78,8 +102,11 @@ class AlertsView:
         self.keep_recent = keep_recent
 
     def apply(self, value: dict[str, Any]) -> None:
-        """Fold one alert event."""
-        self.latest[value["alert_id"]] = value
+        """Fold one alert event (a resolved alert leaves ``latest``; it stays in ``recent``)."""
+        if value["status"] == "resolved":
+            self.latest.pop(value["alert_id"], None)
+        else:
+            self.latest[value["alert_id"]] = value
         self.recent.append(value)
         del self.recent[: -self.keep_recent]
 

@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="info", description="SKYTALLY_LOG_LEVEL")
 
+    api_history_hours: float = Field(
+        default=2160.0,
+        gt=0,
+        description=(
+            "SKYTALLY_API_HISTORY_HOURS: /api/regions serves windows that ended up to this long "
+            "before the newest one (90 days); older ones are forgotten by the API, not the topic"
+        ),
+    )
     source_check_interval_s: float = Field(
         default=30.0,
         gt=0,

@@ -46,7 +46,7 @@ async def healthz(self: web.View, request: web.Request) -> web.Response:
 
 
 #: Views over the output topics: every worker serves the whole picture, not its partitions.
-counts_view = RegionCountsView()
+counts_view = RegionCountsView(history=timedelta(hours=runtime.settings.api_history_hours))
 alerts_view = AlertsView()
 sources_view = SourcesView()
 

@@ -66,3 +66,25 @@ def test_active_alerts_follow_the_latest_event() -> None:
     view.apply(alert("a", "resolved"))
     assert [("b", "critical")] == [(a["alert_id"], a["severity"]) for a in view.active()]
     assert 4 == len(view.recent)
+
+
+def test_the_api_forgets_windows_older_than_its_history() -> None:
+    """A worker running for months keeps the last ``history`` of windows, not all of them."""
+    view = RegionCountsView(history=timedelta(days=30))
+    view.PRUNE_EVERY = 1
+    view.apply(count("1h", "2026-01-01T00:00:00+00:00", "2026-01-01T01:00:00+00:00", "RU-ROS", 3))
+    view.apply(count("1h", "2026-01-20T00:00:00+00:00", "2026-01-20T01:00:00+00:00", "RU-ROS", 4))
+    kept = view.render(set(), GRACE, include_closed=True)["windows"]["1h"]
+    assert [3, 4] == sorted(r["count"] for r in kept)
+    view.apply(count("1h", "2026-02-15T00:00:00+00:00", "2026-02-15T01:00:00+00:00", "RU-KRS", 5))
+    kept = view.render(set(), GRACE, include_closed=True)["windows"]["1h"]
+    assert [("RU-KRS", 5), ("RU-ROS", 4)] == sorted((r["code"], r["count"]) for r in kept)
+
+
+def test_resolved_alerts_are_not_kept_beyond_the_recent_list() -> None:
+    """Only active alerts stay in the per-id map; the recent list is bounded."""
+    view = AlertsView(keep_recent=3)
+    for i in range(10):
+        view.apply(alert(f"a{i}", "firing"))
+        view.apply(alert(f"a{i}", "resolved"))
+    assert ({}, 3) == (view.latest, len(view.recent))
