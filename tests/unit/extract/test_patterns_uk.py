@@ -164,6 +164,11 @@ CASES += [
         {"Zhytomyr Oblast": 3, "Rivne Oblast": 3, "Volyn Oblast": 1},
     ),
     (
+        "teen_numeral_genitive",
+        "Сили ППО знешкодили над Київщиною вісімнадцятьох шахедів.",
+        {"Kyiv Oblast": 18},
+    ),
+    (
         "running_ordinal_per_day",
         "Ще один дрон збито над Сумщиною, це вже дев'ятий за добу.",
         {"Sumy Oblast": 9},
