@@ -106,7 +106,7 @@ def _pending(
     pending: list[Segment] = []
     for seg in build_segments(toks, lo, hi, refs, nums, intercept, list_line):
         if seg.nums:
-            seg.nums = [n for n in seg.nums if id(n) not in used_nums and counted(n)]
+            seg.nums = [n for n in seg.nums if counted(n) and (not used_nums or id(n) not in used_nums)]
         if used_refs and seg.refs:
             seg.refs = [r for r in seg.refs if id(r) not in used_refs]
         if not seg.blocked:
@@ -167,11 +167,16 @@ def _pair_in_segments(
 ) -> None:
     """Pair counts with locative places inside each segment."""
     for i, seg in enumerate(pending):
-        _absorb_all(seg, pending[i - 1] if i > 0 else None)
+        if not seg.nums:
+            continue  # nothing to pair (and nothing for "all" to take)
+        if i > 0:
+            _absorb_all(seg, pending[i - 1])
+        if seg.done or not seg.refs:
+            continue
         loc = [r for r in seg.refs if r.role == "loc"] or [
             r for r in seg.refs if r.role == "none" and r.kind in ROW_KINDS
         ]
-        if seg.done or not (seg.nums and loc):
+        if not loc:
             continue
         if len(seg.nums) == len(loc) > 1:
             chunks = [([n], g) for n, g in zip(seg.nums, loc, strict=True)]

@@ -92,7 +92,7 @@ def build_segments(
     segment then looks only at its own cue tokens.
     """
     cuts, cued, cue_flags, subset_words = _scan(toks, lo, hi, _protected(refs) if refs else _NOTHING)
-    if any(kind == "dash" for _, kind in cuts):
+    if cuts and _DASH_CUTS & {kind for _, kind in cuts}:
         cuts = _breakdown_dashes(toks, hi, cuts, nums)
     segs: list[Segment] = []
     start = lo
@@ -109,22 +109,45 @@ def build_segments(
         for k in range(len(segs) - 1):
             if kinds[k] == "punct" and _starts_with_number(toks, segs[k + 1], first):
                 kinds[k] = "and"
-    for k, seg in enumerate(segs):
-        seg.joined_next = kinds[k] == "and"
-        seg.joined_prev = k > 0 and kinds[k - 1] == "and"
-        seg.colon_after = kinds[k] == "colon"
-        seg.list_line = list_line
-        s_lo, s_hi = seg.lo, seg.hi
-        if nums:
-            seg.nums = [n for n in nums if s_lo <= n.tok < s_hi]
-            seg.had_nums = any(not n.drop for n in seg.nums)
-        if refs:
-            seg.refs = [r for r in refs if s_lo <= r.tok < s_hi]
-        k_lo = bisect_left(intercept, s_lo)
-        seg.verb = k_lo < len(intercept) and intercept[k_lo] < s_hi
-        a, b = bisect_left(cued, s_lo), bisect_left(cued, s_hi)
-        _annotate(toks, seg, zip(cued[a:b], cue_flags[a:b], strict=True), subset_words)
+    _fill(segs, kinds, refs, nums, intercept, list_line)
+    for seg in segs:
+        a, b = bisect_left(cued, seg.lo), bisect_left(cued, seg.hi)
+        if a < b or subset_words:
+            _annotate(toks, seg, zip(cued[a:b], cue_flags[a:b], strict=True), subset_words)
     return segs
+
+
+_DASH_CUTS = frozenset(["dash"])
+
+
+def _fill(
+    segs: list[Segment],
+    kinds: list[str],
+    refs: list[PlaceRef],
+    nums: list[Num],
+    intercept: list[int],
+    list_line: bool,
+) -> None:
+    """Joins to the neighbours, and the counts, places and verbs inside each segment."""
+    ntok = [n.tok for n in nums]  # in text order, like refs and intercept
+    rtok = [r.tok for r in refs]
+    prev_kind = ""
+    for seg, kind in zip(segs, kinds, strict=True):
+        seg.joined_next = kind == "and"
+        seg.joined_prev = prev_kind == "and"
+        seg.colon_after = kind == "colon"
+        seg.list_line = list_line
+        prev_kind = kind
+        s_lo, s_hi = seg.lo, seg.hi
+        a, b = bisect_left(ntok, s_lo), bisect_left(ntok, s_hi)
+        if a < b:
+            seg.nums = nums[a:b]
+            seg.had_nums = any(not n.drop for n in seg.nums)
+        a, b = bisect_left(rtok, s_lo), bisect_left(rtok, s_hi)
+        if a < b:
+            seg.refs = refs[a:b]
+        k = bisect_left(intercept, s_lo)
+        seg.verb = k < len(intercept) and intercept[k] < s_hi
 
 
 def _breakdown_dashes(
