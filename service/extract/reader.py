@@ -230,7 +230,7 @@ def _drop_breakdowns(sts: list[Statement], out: SentenceReading, toks: list[Toke
     for i, st in enumerate(sts):
         if i in skip:
             continue
-        parts = [j for j in range(i + 1, len(sts)) if sts[j].count is not None]
+        parts = [j for j in range(i + 1, len(sts)) if sts[j].count is not None and not sts[j].increment]
         total = sum(sts[j].count or 0 for j in parts)
         same = bool(parts) and all(set(sts[j].codes) == set(st.codes) for j in parts)
         listed = bool(parts) and _marked(toks, st.pos + 1, sts[parts[0]].pos)

@@ -299,6 +299,11 @@ CASES += [
         {"Kaluga Oblast": 14, "Moscow Oblast": 11},
     ),
     (
+        "two_more_same_sentence",
+        "Two drones were destroyed over the Voronezh region in the morning and two more in the evening.",
+        {"Voronezh Oblast": 4},
+    ),
+    (
         "all_n_at_target_null",
         "Ukrainian air defences destroyed all 14 drones launched at the Odesa region overnight.",
         {"Odesa Oblast": None},
