@@ -222,5 +222,7 @@ async def alert_housekeeping() -> None:
     events, active = alert_flow.housekeeping(alerts_table, runtime, datetime.now(UTC), _active_partitions())
     for severity, n in active.items():
         runtime.metrics.alerts_active.labels(severity=severity).set(n)
+    for table in (statements_table, buckets_table, alerts_table):
+        runtime.metrics.table_keys.labels(table=table.name).set(len(table))
     for alert in events:
         await publish_alert(alert)

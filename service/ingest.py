@@ -177,6 +177,7 @@ class ReportIngestor(Service):
                     max_bytes=settings.max_report_bytes,
                     message_time=message_time(record.timestamp) or datetime.now(UTC),
                 )
+                self.clock.stamp(result, record.partition)  # before serialising: the stamp travels
                 payload = result.model_dump_json().encode()
             except Exception as exc:  # noqa: BLE001 - one message must never stop the stream
                 err = exc if isinstance(exc, InputError) else unexpected(exc)
@@ -201,7 +202,6 @@ class ReportIngestor(Service):
                     )
                 )
                 continue
-            self.clock.stamp(result, record.partition)
             metrics.extraction_seconds.observe(time.perf_counter() - started)
             metrics.reports_extracted.inc()
             log.info(

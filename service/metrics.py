@@ -56,6 +56,12 @@ class Metrics:
             ["severity", "status"],
             registry=registry,
         )
+        self.table_keys = Gauge(
+            "skytally_table_keys",
+            "Keys held in each state table on this worker (active and standby partitions).",
+            ["table"],
+            registry=registry,
+        )
         self.alerts_active = Gauge(
             "skytally_alerts_active",
             "Alerts currently firing, by severity.",

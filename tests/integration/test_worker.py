@@ -92,6 +92,10 @@ def test_report_flows_to_extraction_counts_and_alert(
     assert expected == {r["region"]: r["count"] for r in result["interceptions"]}
     assert total == result["claimed_total"]
     assert ("https://example.org/" + name, "test-outlet") == (result["url"], result["source"])
+    # Stage 1 stamps where it read the report and how far that partition's stream had come:
+    # lateness and state expiry downstream are judged against it.
+    assert result["source_partition"] in range(4)
+    assert datetime.fromisoformat(result["source_time"]) >= datetime.fromisoformat(result["event_time"])
 
     # The report's 1 h window is the hour its period ends in (the end itself is exclusive).
     end = datetime.fromisoformat(result["period_end"]) - timedelta(microseconds=1)
