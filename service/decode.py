@@ -69,7 +69,7 @@ def decode_report(raw: bytes | None, *, max_bytes: int, message_time: datetime |
         raise InputError("not_utf8", f"message is not valid UTF-8: {exc}") from exc
     if _looks_binary(body):
         raise InputError("binary", "message contains control characters: binary, not text")
-    stripped = body.lstrip()
+    stripped = body.lstrip().lstrip("\ufeff").lstrip()  # a UTF-8 byte-order mark is not text
     report = _decode_json(stripped) if stripped.startswith(("{", "[")) else ReportIn(text=body)
     if not report.text.strip():
         raise InputError("empty_text", "report text is empty", stage="validate")

@@ -138,3 +138,10 @@ def test_message_time_at_the_end_of_time_is_refused() -> None:
     end_of_time = datetime(9999, 12, 31, tzinfo=UTC)
     with pytest.raises(InputError):
         decode_report(b"Two drones were downed.", max_bytes=LIMIT, message_time=end_of_time)
+
+
+def test_json_after_a_byte_order_mark_is_json() -> None:
+    """Some producers prefix UTF-8 with a BOM: the report's fields are still read."""
+    raw = "\ufeff".encode() + json.dumps({"id": "bom-1", "text": "Two drones over Kursk."}).encode()
+    report = decode_report(raw, max_bytes=1 << 20)
+    assert ("bom-1", "Two drones over Kursk.") == (report.id, report.text)
