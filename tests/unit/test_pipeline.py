@@ -310,3 +310,21 @@ def test_a_tick_closes_the_windows_of_a_quiet_partition(tables: dict[str, Any], 
     assert {"1h", "24h", "night"} >= {a.window for a in out.alerts if a.status == "resolved"} != set()
     again = pipeline.apply_tick(tables["buckets"], tables["alerts"], runtime, newest, 0)
     assert [] == again.alerts  # ticks are idempotent
+
+
+def test_a_redelivery_into_a_partly_deleted_window_publishes_nothing(
+    tables: dict[str, Any], runtime: Any
+) -> None:
+    """The day's first hours are gone: re-counting the 24 h window from what is left would undercount."""
+    runtime.settings = runtime.settings.model_copy(update={"partitions": 1})
+    day = datetime(2026, 11, 20, tzinfo=UTC)
+    early, late = day + timedelta(hours=2), day + timedelta(hours=23)
+    run(tables, runtime, result("early", {"RU-ROS": 5}, end=early, read_at=(0, early)))
+    kept = result("late", {"RU-ROS": 3}, end=late, read_at=(0, late))
+    run(tables, runtime, kept)
+    # the stream moves on until the early hour is deleted but the late one is not yet
+    cut = day + timedelta(hours=2) + pipeline.keep_for(runtime)
+    run(tables, runtime, result("now", {"RU-KRS": 1}, end=cut, read_at=(0, cut)))
+    assert f"RU-ROS|{(early - timedelta(hours=1)).isoformat()}" not in tables["buckets"]
+    again = run(tables, runtime, kept)  # a redelivery of the late report
+    assert [] == [c for c in again.counts if c.count.window == "24h"]
