@@ -26,6 +26,12 @@ No seek when nothing was committed
     messages between were fetched, dropped from the agent buffers at revocation, and are now
     skipped. Guard: such partitions are sought to the beginning (``auto_offset_reset=earliest``).
 
+Fetches held for 1.5 s
+    faust creates its consumer with ``fetch_max_wait_ms=1500`` (not configurable). A fetch
+    that covers only partitions without new data (an internal topic, a quiet partition) is
+    held that long by the broker, and data arriving meanwhile for the other partitions waits
+    for it: up to 1.5 s per hop, three hops from report to alert. Guard: 100 ms.
+
 Stale-generation acks (measured: tests/integration/test_fault_tolerance.py lost 22-111
 reports of 617 in 3 of 6 runs on Apache Kafka 4.1 under CPU load, 0 with this guard)
     When a rebalance starts, messages already fetched for the old consumer generation can still
@@ -57,7 +63,11 @@ from faust.types.tuples import ack_lock
 
 log = structlog.get_logger("skytally.faust_guards")
 
+#: How long the faust consumer's fetch may wait for data (faust hard-codes 1500 ms).
+FETCH_MAX_WAIT_MS = 100
+
 _ORIGINAL_ACK = Consumer.ack
+_ORIGINAL_CREATE_CONSUMER = AIOKafkaConsumerThread._create_worker_consumer
 _ORIGINAL_REVOKED = Consumer.on_partitions_revoked
 #: How often each guard acted since start.
 counts = {"stale_generation_acks": 0, "commits_before_revoke": 0, "seeks_to_beginning": 0,
@@ -127,6 +137,12 @@ async def flush_completely(self: ProducerBuffer) -> None:
                 log.warning("producer_buffer_flush_slow", buffered=self.size, waited_s=round(waited, 1))
 
 
+def _create_consumer_short_fetch_wait(self: AIOKafkaConsumerThread, transport: Any) -> Any:
+    consumer = _ORIGINAL_CREATE_CONSUMER(self, transport)
+    consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read when the consumer starts its fetcher
+    return consumer
+
+
 def install() -> None:
     """Patch faust's consumer classes once (idempotent)."""
     if Consumer.ack is not _ack_current_generation_only:
@@ -135,5 +151,7 @@ def install() -> None:
         Consumer.on_partitions_revoked = _commit_then_revoke  # type: ignore[method-assign]
     if ProducerBuffer.flush is not flush_completely:
         ProducerBuffer.flush = flush_completely  # type: ignore[method-assign]
+    if AIOKafkaConsumerThread._create_worker_consumer is not _create_consumer_short_fetch_wait:
+        AIOKafkaConsumerThread._create_worker_consumer = _create_consumer_short_fetch_wait  # type: ignore[method-assign]
     if AIOKafkaConsumerThread.seek_to_committed is not _seek_to_committed:
         AIOKafkaConsumerThread.seek_to_committed = _seek_to_committed  # type: ignore[method-assign]

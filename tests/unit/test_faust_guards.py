@@ -106,3 +106,15 @@ async def test_flush_waits_for_every_buffered_table_write() -> None:
     await faust_guards.flush_completely(buffer)  # type: ignore[arg-type]
     assert 0 == buffer.size
     await sender
+
+
+async def test_worker_consumer_fetches_wait_at_most_100_ms() -> None:
+    """faust hard-codes a 1.5 s fetch wait; the worker's consumer is built with 100 ms."""
+    from service.app import app
+
+    faust_guards.install()
+    consumer = app.consumer._thread._create_worker_consumer(app.transport)
+    try:
+        assert 100 == consumer._fetch_max_wait_ms
+    finally:
+        await consumer.stop()
