@@ -18,7 +18,6 @@ import asyncio
 import base64
 import json
 import time
-from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +28,7 @@ from service import pipeline
 from service.aggregate import routing_key
 from service.errors import InputError
 from service.kafka_admin import aiokafka_config
+from service.metrics import PerSecond
 from service.models import DeadLetter
 from service.settings import Settings
 
@@ -168,7 +168,7 @@ class ReportIngestor(Service):
             metrics.reports_consumed.inc()
             now = time.time()
             metrics.last_report_timestamp.set(now)
-            self.runtime.extra.setdefault("consumed_at", deque(maxlen=100_000)).append(now)
+            self.runtime.extra.setdefault("consumed_per_second", PerSecond()).add(now)
             self.runtime.extra["last_report_at"] = datetime.now(UTC)
             started = time.perf_counter()
             try:

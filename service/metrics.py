@@ -12,6 +12,26 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 EXTRACTION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0)
 
 
+class PerSecond:
+    """Events counted per wall-clock second over the last minute: a fixed 60-slot ring."""
+
+    def __init__(self, seconds: int = 60) -> None:
+        self.seconds = seconds
+        self._slots = [(0, 0)] * seconds  # (second, count)
+
+    def add(self, now: float, n: int = 1) -> None:
+        """Count ``n`` events at wall time ``now``."""
+        second = int(now)
+        slot = second % self.seconds
+        stamp, count = self._slots[slot]
+        self._slots[slot] = (second, count + n if stamp == second else n)
+
+    def last_minute(self, now: float) -> int:
+        """Events in the last ``seconds`` seconds."""
+        oldest = int(now) - self.seconds
+        return sum(count for stamp, count in self._slots if stamp > oldest)
+
+
 class Metrics:
     """The domain metrics (names carry unit and ``_total`` suffixes)."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections import deque
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
@@ -13,6 +12,7 @@ from faust.sensors.prometheus import setup_prometheus_sensors
 
 from service.app import app, runtime
 from service.kafka_admin import aiokafka_config
+from service.metrics import PerSecond
 from service.readmodel import AlertsView, OutputTopicsReader, RegionCountsView
 from service.source_watch import SourcesView
 
@@ -106,8 +106,7 @@ async def api_stats(self: web.View, request: web.Request) -> web.Response:
     """Stream health for the dashboard: last report, reports/min, totals, dead letters."""
     ok, crashed = _agents_healthy()
     reg = runtime.registry
-    seen: deque[float] = runtime.extra.setdefault("consumed_at", deque(maxlen=100_000))
-    cutoff = time.time() - 60
+    seen: PerSecond = runtime.extra.setdefault("consumed_per_second", PerSecond())
     dead = sum(
         s.value
         for m in reg.collect()
@@ -121,7 +120,7 @@ async def api_stats(self: web.View, request: web.Request) -> web.Response:
             "status": "ok" if ok else "degraded",
             "crashed_agents": crashed,
             "last_report_at": last.isoformat() if last else None,
-            "reports_per_minute": float(sum(1 for t in seen if t >= cutoff)),
+            "reports_per_minute": float(seen.last_minute(time.time())),
             "reports_consumed": int(reg.get_sample_value("skytally_reports_consumed_total") or 0),
             "dead_letters": int(dead),
             "sources": {name: t.isoformat() for name, t in sorted(sources_view.last_seen.items())},

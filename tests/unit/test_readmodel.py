@@ -88,3 +88,15 @@ def test_resolved_alerts_are_not_kept_beyond_the_recent_list() -> None:
         view.apply(alert(f"a{i}", "firing"))
         view.apply(alert(f"a{i}", "resolved"))
     assert ({}, 3) == (view.latest, len(view.recent))
+
+
+def test_reports_per_minute_counts_the_last_sixty_seconds_in_fixed_memory() -> None:
+    """The dashboard's rate: older seconds drop out, the ring never grows."""
+    from service.metrics import PerSecond
+
+    rate = PerSecond()
+    for i in range(600):  # a minute at 10 reports/s
+        rate.add(1000.0 + i / 10)
+    assert 600 == rate.last_minute(1059.95)
+    assert 10 * 30 == rate.last_minute(1089.95)
+    assert 60 == len(rate._slots)
