@@ -1,0 +1,143 @@
+"""Backfill: one real skytally worker works through a large generated backlog; time and peak memory.
+
+Run from the repository root (1,000,000 reports: about 1.5 hours on 2 cores at the ~200
+reports/s the statement and region stages sustain; ``--reports 100000`` for ten minutes)::
+
+    .venv/bin/python -m tests.bench.bench_backfill --broker kafka --reports 1000000
+
+Starts one broker and one ``skytally worker`` (own topics and group), then produces
+``--reports`` synthetic reports (``service.synthetic``: statements carried by 1-4 outlets,
+revisions, late reports; their natural size, a few hundred bytes) as fast as the broker takes
+them, generated in chunks so the producer's memory stays flat. Every ``--every`` seconds it
+prints progress: produced, consumed by stage 1, the statement and region stages' lag
+(faust's end minus committed offsets), the worker's RSS. Done when every report was consumed
+and the downstream stages have no lag. Prints the elapsed time, reports/s and the peak RSS.
+Ctrl-C stops the worker and the broker and removes temp files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from service.synthetic import generate
+from tests.bench._common import Cleanup, cleanup_on_exit, cpu_seconds, print_machine, rss_kib
+from tests.bench._single import Setup, start_setup
+from tests.bench._workers import metric_or_nan
+
+CHUNK = 10_000
+
+
+def reports(total: int, seed: int) -> Any:
+    """``total`` synthetic reports, generated a chunk at a time, ids unique across chunks."""
+    made = 0
+    round_ = 0
+    while made < total:
+        batch, _ = generate(CHUNK // 2, seed=seed + round_)
+        for report in batch[: total - made]:
+            report["id"] = f"{report['id']}-r{round_}"
+            yield report
+            made += 1
+        round_ += 1
+
+
+async def produce(setup: Setup, total: int, seed: int, progress: dict[str, int]) -> None:
+    """Send every report; ``progress["produced"]`` follows."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=setup.bootstrap, acks="all", linger_ms=20, max_batch_size=1 << 20
+    )
+    await producer.start()
+    try:
+        pending = []
+        for report in reports(total, seed):
+            pending.append(await producer.send(setup.topic("reports"), json.dumps(report).encode()))
+            if len(pending) >= 2000:
+                await asyncio.gather(*pending)
+                progress["produced"] += len(pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+        progress["produced"] += len(pending)
+    finally:
+        await producer.stop()
+
+
+def stage_lag(setup: Setup) -> float:
+    """End minus committed offsets of the statement and region stages' input topics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    wanted = (setup.topic("interceptions"), setup.topic("region-updates"))
+    ends: dict[tuple[str, str], float] = {}
+    committed: dict[tuple[str, str], float] = {}
+    for family in text_string_to_metric_families(setup.worker.get("/metrics")):
+        for sample in family.samples:
+            topic = sample.labels.get("topic")
+            if topic not in wanted:
+                continue
+            key = (topic, sample.labels.get("partition", ""))
+            if sample.name == "faust_topic_partition_end_offset":
+                ends[key] = sample.value
+            elif sample.name == "faust_topic_partition_offset_commited":
+                committed[key] = sample.value
+    return sum(max(0.0, end - committed.get(key, 0.0)) for key, end in ends.items()) if ends else float("nan")
+
+
+async def run(args: argparse.Namespace, cleanup: Cleanup) -> None:
+    """Broker + worker, the backlog produced, progress until the worker is done."""
+    setup = await start_setup(args.broker, cleanup, "bench-backfill")
+    pid = setup.worker.proc.pid
+    progress = {"produced": 0}
+    began = time.monotonic()
+    cpu0 = cpu_seconds(pid) or 0.0
+    producer = asyncio.create_task(produce(setup, args.reports, args.seed, progress))
+    peak = 0
+    print(f"  {'t (s)':>7} {'produced':>10} {'consumed':>10} {'stage lag':>10} {'RSS MiB':>8}")
+    while True:
+        await asyncio.sleep(args.every)
+        if setup.worker.proc.poll() is not None:
+            raise RuntimeError(f"worker exited ({setup.worker.proc.returncode}); see {setup.worker.log_path}")
+        rss = rss_kib(pid) or 0
+        peak = max(peak, rss)
+        consumed = metric_or_nan(setup.worker, "skytally_reports_consumed_total")
+        lag = stage_lag(setup)
+        elapsed = time.monotonic() - began
+        print(
+            f"  {elapsed:>7.0f} {progress['produced']:>10,} {consumed:>10,.0f} {lag:>10,.0f} "
+            f"{rss / 1024:>8.1f}",
+            flush=True,
+        )
+        if producer.done() and consumed >= args.reports and lag == 0:
+            break
+    await producer
+    elapsed = time.monotonic() - began
+    cpu = ((cpu_seconds(pid) or 0.0) - cpu0) / elapsed
+    print("\n=== backfill ===")
+    print_machine(args.broker)
+    print(
+        f"  {args.reports:,} reports: done in {elapsed:,.0f} s = {args.reports / elapsed:,.0f} reports/s; "
+        f"worker CPU {cpu:.2f} cores; peak RSS {peak / 1024:.1f} MiB; "
+        f"state keys at the end: {setup.worker.metric('skytally_table_keys', {'table': 'statements'}):,.0f} "
+        f"statements, {setup.worker.metric('skytally_table_keys', {'table': 'region-buckets'}):,.0f} buckets"
+    )
+
+
+def main() -> None:
+    """Command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--broker", choices=("kafka", "tansu"), default="kafka")
+    parser.add_argument("--reports", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--every", type=float, default=10.0, help="seconds between progress lines")
+    parser.add_argument("--keep", action="store_true", help="keep the worker log")
+    args = parser.parse_args()
+    print(f"bench_backfill: {args.reports:,} reports on {args.broker}")
+    with cleanup_on_exit("backfill", keep=args.keep) as cleanup:
+        asyncio.run(run(args, cleanup))
+
+
+if __name__ == "__main__":
+    main()
