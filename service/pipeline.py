@@ -290,6 +290,26 @@ def window_count(buckets: Table, code: str, start: datetime, end: datetime) -> t
     return total, statements
 
 
+def count_message(
+    buckets: Table, update: RegionUpdate, window: str, start: datetime, end: datetime, now: datetime
+) -> tuple[CountMessage, dict[str, Any]]:
+    """The region-counts record of one window of the update's region, and its statements."""
+    total, statements = window_count(buckets, update.code, start, end)
+    count = RegionCount(
+        window=window,
+        window_start=start,
+        window_end=end,
+        region=update.region,
+        code=update.code,
+        count=total,
+        statements=len(statements),
+        outlets=sum(int(s.get("outlets", 1)) for s in statements.values()),
+        updated_at=now,
+    )
+    key = f"{window}|{start.isoformat()}|{update.code}"
+    return CountMessage(key, count.model_dump(mode="json"), count), statements
+
+
 def evidence_of(statements: dict[str, Any]) -> tuple[AlertEvidence, ...]:
     """Alert evidence from the statements of a window, largest figure first."""
     rows = sorted(statements.values(), key=lambda s: -int(s["count"]))
@@ -339,17 +359,11 @@ def _republish(
     now = datetime.now(UTC)
     for spec in runtime.windows:
         for start, end in spec.containing(event_time):
-            total, statements = window_count(buckets, update.code, start, end)
-            if not statements and not total:
+            message, statements = count_message(buckets, update, spec.name, start, end, now)
+            if not statements and not message.count.count:
                 continue
-            count = RegionCount(
-                window=spec.name, window_start=start, window_end=end, region=update.region,
-                code=update.code, count=total, statements=len(statements),
-                outlets=sum(int(s.get("outlets", 1)) for s in statements.values()), updated_at=now,
-            )
-            key = f"{spec.name}|{start.isoformat()}|{update.code}"
-            outcome.counts.append(CountMessage(key, count.model_dump(mode="json"), count))
-            last = (alerts.get(key) or {}).get("last")
+            outcome.counts.append(message)
+            last = (alerts.get(message.key) or {}).get("last")
             if last:
                 outcome.resent.append(AlertEvent.model_validate(last))
     return outcome
@@ -528,20 +542,9 @@ def apply_region_update(
         runtime.metrics.interceptions.labels(region=update.region, code=update.code).inc(added)
     for spec in runtime.windows:
         for start, end in spec.containing(event_time):
-            total, statements = window_count(buckets, update.code, start, end)
-            count = RegionCount(
-                window=spec.name,
-                window_start=start,
-                window_end=end,
-                region=update.region,
-                code=update.code,
-                count=total,
-                statements=len(statements),
-                outlets=sum(int(s.get("outlets", 1)) for s in statements.values()),
-                updated_at=now,
-            )
-            key = f"{spec.name}|{start.isoformat()}|{update.code}"
-            outcome.counts.append(CountMessage(key, count.model_dump(mode="json"), count))
+            message, statements = count_message(buckets, update, spec.name, start, end, now)
+            count = message.count
+            outcome.counts.append(message)
             if (spec.name, start) in closed:
                 continue  # a closed window's count is corrected, but it raises no new alert
             outcome.alerts.extend(
