@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Protocol
 
 import structlog
@@ -405,6 +406,7 @@ def _expired(
     return True
 
 
+@lru_cache(maxsize=8)
 def watermark_channels(partitions: int, via: int | None = None) -> frozenset[str]:
     """The channels a partition expects: every source partition, through every statement partition."""
     if via is None:
