@@ -113,10 +113,6 @@ def merge_statement(
         # Redelivered after a crash: the table may have been saved while the updates were
         # lost with the process, so they are sent again (the region stage ignores repeats).
         return state, region_updates(state) if state["regions"] else []
-    if state.get("superseded_by"):
-        # Its source published a revision: more copies of the old figure change nothing.
-        state = {**state, "reports": [*state["reports"], report_id][-MAX_OUTLETS_KEPT:]}
-        return state, []
     state = {**state, "regions": dict(state["regions"]), "reports": [*state["reports"], report_id]}
     state["reports"] = state["reports"][-MAX_OUTLETS_KEPT:]
     state["n_reports"] = state.get("n_reports", 0) + 1
@@ -141,6 +137,10 @@ def merge_statement(
         state["claimed_total"] = claimed
     statement_fingerprint_of(state, result)
     state["confidence"] = result.confidence
+    if state.get("superseded_by"):
+        # Its source published a revision: copies of the old figure are remembered (should it
+        # become the newest version again) but count nothing now.
+        return state, []
     return state, region_updates(state)
 
 

@@ -15,7 +15,6 @@ import structlog
 from pydantic import ValidationError
 
 from service.aggregate import (
-    MAX_OUTLETS_KEPT,
     RegionUpdate,
     bucket_count,
     bucket_statements,
@@ -146,10 +145,10 @@ def merge_result(
             withdrawn += region_updates(state)
         if fingerprint not in live_versions(new_slot["versions"]):
             # An outdated version of what its source already revised: stored as withdrawn.
+            # Its figures are kept (max-merged like any copy) in case it becomes the newest again.
             by = replaced_by(new_slot["versions"], fingerprint)
-            state, retract = supersede(statements.get(fingerprint), by, event_time)
-            if result.id not in state["reports"]:
-                state = {**state, "reports": [*state["reports"], result.id][-MAX_OUTLETS_KEPT:]}
+            state, _ = merge_statement(statements.get(fingerprint), result, event_time)
+            state, retract = supersede(state, by, event_time)
             statements[fingerprint] = state
             withdrawn += retract
             return _stamped(withdrawn, result, partition) if withdrawn else None
