@@ -12,7 +12,7 @@ alerts of the partition whose stream time advanced (their changelog partition).
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,27 @@ def rules_of(runtime: Any) -> RuleSet:
     return rules  # type: ignore[no-any-return]
 
 
+def closing_key(partition: int, hour: datetime) -> str:
+    """The index of a partition's alert states whose window closes at ``hour`` (or, when they
+    were stored after their closing line had passed, at the next hour the line crosses)."""
+    return f"~closing|{partition}|{hour.isoformat()}"
+
+
+def _ceil_hour(t: datetime) -> datetime:
+    floor = t.replace(minute=0, second=0, microsecond=0)
+    return floor if floor == t else floor + timedelta(hours=1)
+
+
+def _index_for_closing(
+    alerts: MutableMapping[str, Any], key: str, end: datetime, partition: int, closing_line: datetime | None
+) -> None:
+    hour = end if closing_line is None or end >= closing_line else _ceil_hour(closing_line)
+    index_key = closing_key(partition, hour)
+    index = alerts.get(index_key) or {"keys": []}
+    if key not in index["keys"]:
+        alerts[index_key] = {"keys": [*index["keys"], key]}
+
+
 def on_count(
     alerts: MutableMapping[str, Any],
     runtime: Any,
@@ -53,8 +74,13 @@ def on_count(
     evidence: tuple[AlertEvidence, ...],
     now: datetime,
     partition: int,
+    closing_line: datetime | None = None,
 ) -> list[AlertEvent]:
-    """Evaluate the rules on a window's new count; store the new state; return events."""
+    """Evaluate the rules on a window's new count; store the new state; return events.
+
+    ``closing_line``: windows of this partition that end before it are closed (stream time
+    minus grace); a state kept for an open alert is indexed under the hour its window closes.
+    """
     key = f"{count.window}|{count.window_start.isoformat()}|{count.code}"
     stored = alerts.get(key) or {}
     wc = WindowCount(
@@ -84,6 +110,8 @@ def on_count(
             "region": count.region,
             "count": count.count,
         }
+        if state is not None:
+            _index_for_closing(alerts, key, count.window_end, partition, closing_line)
     return events
 
 
@@ -114,11 +142,41 @@ def on_stream_time(
     closed_before: datetime,
     now: datetime,
     partition: int,
+    since: datetime | None = None,
 ) -> list[AlertEvent]:
-    """Resolve the alerts of windows of this partition that ended before ``closed_before``."""
+    """Resolve the alerts of windows of this partition that ended before ``closed_before``.
+
+    ``since``: the previous closing line; the states to close are then found through the
+    closing index of the hours in between (see :func:`closing_key`). Without it (a partition's
+    first stream time), or after a jump of more than a year, the whole table is scanned once.
+    """
+    if since is None or closed_before - since > timedelta(days=366):
+        mine = [k for k, v in list(alerts.items()) if v and v.get("partition") == partition]
+        keys = [k for k in mine if not k.startswith("~")]
+        events = _close(alerts, runtime, keys, closed_before, now)
+        for index_key in [k for k in list(alerts.keys()) if k.startswith(f"~closing|{partition}|")]:
+            if datetime.fromisoformat(index_key.rsplit("|", 1)[1]) < closed_before:
+                del alerts[index_key]
+        return events
+    events = []
+    hour = since.replace(minute=0, second=0, microsecond=0)
+    while hour < closed_before:
+        index_key = closing_key(partition, hour)
+        index = alerts.get(index_key)
+        if index is not None:
+            events.extend(_close(alerts, runtime, index["keys"], closed_before, now))
+            del alerts[index_key]
+        hour += timedelta(hours=1)
+    return events
+
+
+def _close(
+    alerts: MutableMapping[str, Any], runtime: Any, keys: list[str], closed_before: datetime, now: datetime
+) -> list[AlertEvent]:
     events: list[AlertEvent] = []
-    for key, stored in list(alerts.items()):
-        if not stored or stored.get("partition") != partition or stored.get("engine") is None:
+    for key in keys:
+        stored = alerts.get(key)
+        if not stored or stored.get("engine") is None:
             continue
         end = datetime.fromisoformat(stored["window_end"])
         if end >= closed_before:

@@ -236,7 +236,6 @@ def _stamped(updates: list[RegionUpdate], result: ExtractionResult, partition: i
     ]
 
 
-
 class SourceClock:
     """Stream time per reports partition: the newest event time read there so far.
 
@@ -549,7 +548,15 @@ def apply_region_update(
             if (spec.name, start) in closed:
                 continue  # a closed window's count is corrected, but it raises no new alert
             outcome.alerts.extend(
-                alert_flow.on_count(alerts, runtime, count, evidence_of(statements), now, partition)
+                alert_flow.on_count(
+                    alerts,
+                    runtime,
+                    count,
+                    evidence_of(statements),
+                    now,
+                    partition,
+                    stream_time - grace if stream_time_raw is not None else None,
+                )
             )
     if event_time > stream_time or stream_time_raw is None:
         previous_time = stream_time if stream_time_raw is not None else None
@@ -597,9 +604,14 @@ def _advance(
     grace = timedelta(hours=runtime.settings.grace_hours)
     events: list[AlertEvent] = []
     # Windows end on whole hours: only when the closing line crosses one can an alert's
-    # window close, so the alert table is scanned at most once per hour of event time.
+    # window close; the closing index names the states to close. Each process scans the
+    # partition's whole alert table once, at its first crossing (states stored by a version
+    # without the index, or by a bug, still close).
     if old is None or _last_hour_before(new - grace) > _last_hour_before(old - grace):
-        events = alert_flow.on_stream_time(alerts, runtime, new - grace, now, partition)
+        scanned: set[int] = runtime.extra.setdefault("closing_scanned", set())
+        since = None if old is None or partition not in scanned else old - grace
+        scanned.add(partition)
+        events = alert_flow.on_stream_time(alerts, runtime, new - grace, now, partition, since=since)
     return events
 
 

@@ -8,6 +8,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
 from service import pipeline
@@ -22,16 +24,17 @@ from service.windows import parse_windows
 END = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
 
 
+def _fresh_runtime() -> Any:
+    config = Settings(windows="1h,24h,night", grace_hours=24)
+    return SimpleNamespace(
+        settings=config, metrics=Metrics(CollectorRegistry()), windows=parse_windows(config.windows), extra={}
+    )
+
+
 @pytest.fixture
 def runtime() -> Any:
     """A runtime with fresh metrics and the default windows and rules."""
-    settings = Settings(windows="1h,24h,night", grace_hours=24)
-    return SimpleNamespace(
-        settings=settings,
-        metrics=Metrics(CollectorRegistry()),
-        windows=parse_windows(settings.windows),
-        extra={},
-    )
+    return _fresh_runtime()
 
 
 def result(
@@ -328,3 +331,46 @@ def test_a_redelivery_into_a_partly_deleted_window_publishes_nothing(
     assert f"RU-ROS|{(early - timedelta(hours=1)).isoformat()}" not in tables["buckets"]
     again = run(tables, runtime, kept)  # a redelivery of the late report
     assert [] == [c for c in again.counts if c.count.window == "24h"]
+
+
+def _alert_history(
+    runtime: Any, steps: list[tuple[int, str, int]], *, scan_always: bool
+) -> list[list[tuple[str, str, str]]]:
+    """Per step, the (alert id, status, window) of the alert events a statement or tick raises."""
+    tables = {"statements": {}, "buckets": {}, "alerts": {}}
+    events: list[list[tuple[str, str, str]]] = []
+    for i, (hours, code, count) in enumerate(steps):
+        if scan_always:
+            runtime.extra.pop("closing_scanned", None)
+        end = END + timedelta(hours=hours)
+        if count == 0:  # a tick from another partition
+            out = pipeline.apply_tick(tables["buckets"], tables["alerts"], runtime, end, 0)
+        else:
+            out = run(tables, runtime, result(f"r{i}", {code: count}, end=end, source=f"s{i}"))
+        events.append(sorted((a.alert_id, a.status, a.window) for a in out.alerts))
+    return events
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 80), st.sampled_from(["RU-ROS", "RU-KRS", "RU-BEL"]), st.integers(0, 30)),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_the_closing_index_resolves_exactly_what_a_full_scan_would(steps: list[tuple[int, str, int]]) -> None:
+    """Alerts close through the per-hour closing index; a full scan at each crossing gives the same."""
+    indexed = _alert_history(_fresh_runtime(), steps, scan_always=False)
+    scanned = _alert_history(_fresh_runtime(), steps, scan_always=True)
+    assert scanned == indexed
+
+
+def test_an_alert_stored_after_its_closing_line_still_resolves(tables: dict[str, Any], runtime: Any) -> None:
+    """A statement whose window has already passed the closing line (judged late by its own
+    reports partition, so not late) still gets its alert resolved at the next hour crossing."""
+    run(tables, runtime, result("a", {"RU-KRS": 1}, end=END + timedelta(hours=30), read_at=(0, END)))
+    fired = run(tables, runtime, result("b", {"RU-ROS": 8}, end=END, read_at=(1, END)))
+    assert [a for a in fired.alerts if a.status == "firing" and a.window == "1h"]
+    out = pipeline.apply_tick(tables["buckets"], tables["alerts"], runtime, END + timedelta(hours=32), 0)
+    assert "1h" in {a.window for a in out.alerts if a.status == "resolved" and a.code == "RU-ROS"}
