@@ -103,6 +103,20 @@ async def dead_letter_event(event: Any, stage: str, exc: Exception) -> None:
     )
 
 
+def committed_offset(event: Any) -> int | None:
+    """The committed offset of the event's partition, as of faust's last commit (None before).
+
+    State is not deleted while a message after it could still be redelivered (see
+    service.watermark); faust flushes the producer before it commits, so work before this
+    offset has had its outputs delivered.
+    """
+    committed = getattr(app.consumer, "_committed_offset", None)  # faust keeps no public view
+    if committed is None:
+        return None
+    value = committed.get(event.message.tp)
+    return value if isinstance(value, int) else None
+
+
 #: The statement stage's channels (see service.watermark): state is deleted behind the slowest.
 statement_watermark = ChannelWatermark()
 
@@ -139,6 +153,8 @@ async def merge_statements(stream: Any) -> None:
                 pipeline.keep_for(runtime),
                 statement_watermark,
                 runtime.settings.partitions,
+                event.message.offset,
+                committed_offset(event),
             )
         except Exception as exc:  # noqa: BLE001 - one bad record must not stop the stream
             await dead_letter_event(event, "merge", exc)
@@ -162,7 +178,8 @@ async def count_regions(stream: Any) -> None:
             else:
                 update = RegionUpdate.from_dict(event.value)
                 outcome = pipeline.apply_region_update(
-                    buckets_table, alerts_table, runtime, update, partition=partition
+                    buckets_table, alerts_table, runtime, update, partition,
+                    event.message.offset, committed_offset(event),
                 )
         except Exception as exc:  # noqa: BLE001 - one bad record must not stop the stream
             await dead_letter_event(event, "count", exc)

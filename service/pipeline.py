@@ -88,6 +88,8 @@ def merge_result(
     keep: timedelta | None = None,
     watermark: ChannelWatermark | None = None,
     partitions: int = 1,
+    offset: int | None = None,
+    committed: int | None = None,
 ) -> list[RegionUpdate] | None:
     """Stage 2: merge an extraction result into its statement; None when nothing new.
 
@@ -97,7 +99,9 @@ def merge_result(
 
     ``keep`` and ``watermark``: statements whose hour is older than ``keep`` behind the slowest
     source channel are deleted (see :func:`keep_for`), and reports of them dropped as expired;
-    ``partitions``: how many reports partitions feed the stage (each is a channel).
+    ``partitions``: how many reports partitions feed the stage (each is a channel);
+    ``offset`` and ``committed``: the message's offset and its partition's committed offset
+    (state a redelivery would need is kept until it is committed).
     """
     try:
         result = ExtractionResult.model_validate(value)
@@ -111,7 +115,8 @@ def merge_result(
         keep is not None
         and watermark is not None
         and not _track_statement(
-            statements, result, event_time, partition, keep, watermark, watermark_channels(partitions)
+            statements, result, event_time, partition, keep, watermark, watermark_channels(partitions),
+            (offset, committed),
         )
     ):
         return []
@@ -183,6 +188,7 @@ def _track_statement(
     keep: timedelta,
     watermark: ChannelWatermark,
     required_sources: frozenset[str],
+    position: tuple[int | None, int | None] = (None, None),
 ) -> bool:
     """Stage 2 state expiry; False when the statement's hour was already deleted (dropped).
 
@@ -204,6 +210,9 @@ def _track_statement(
     if new_keys:
         index_key = f"~expiry|{partition}|{hour.isoformat()}"
         statements[index_key] = [*(statements.get(index_key) or []), *new_keys]
+    offset, committed = position
+    if offset is not None:
+        watermark.hold(partition, offset, hour, committed)
     if result.source_time is None or result.source_partition is None:
         return True
     now = datetime.now(UTC)
@@ -211,7 +220,7 @@ def _track_statement(
     line = watermark.line(partition, now, required_sources)
     if line is None:
         return True
-    new_line = bucket_of(line - keep)
+    new_line = watermark.held(partition, bucket_of(line - keep))
     if deleted_before is not None and new_line <= deleted_before:
         return True
     # The first line of a partition deletes nothing older (a fresh table holds nothing older,
@@ -418,13 +427,24 @@ def region_watermark(runtime: RuntimeLike) -> ChannelWatermark:
     return wm
 
 
+def _oldest_window_start(runtime: RuntimeLike, event_time: datetime) -> datetime:
+    """The start of the oldest window containing ``event_time`` (the oldest hour it counts in)."""
+    starts = [start for spec in runtime.windows for start, _ in spec.containing(event_time)]
+    return min(starts, default=bucket_of(event_time))
+
+
 def _expire_behind_channels(
-    buckets: Table, alerts: Table, runtime: RuntimeLike, update: RegionUpdate, partition: int
+    buckets: Table,
+    alerts: Table,
+    runtime: RuntimeLike,
+    update: RegionUpdate,
+    partition: int,
 ) -> None:
-    """Note the update's channel; delete state behind the slowest channel (service.watermark)."""
+    """Note the update's channel; delete state behind the slowest channel (service.watermark)
+    and behind what uncommitted updates still need."""
+    watermark = region_watermark(runtime)
     if update.source_time is None or update.source_partition is None:
         return
-    watermark = region_watermark(runtime)
     now = datetime.now(UTC)
     channel = f"{update.via_partition}|{update.source_partition}"
     watermark.note(partition, channel, datetime.fromisoformat(update.source_time), now)
@@ -432,7 +452,7 @@ def _expire_behind_channels(
     line = watermark.line(partition, now, watermark_channels(partitions, via=partitions))
     if line is None:
         return
-    new_line = expiry_line(line, runtime)
+    new_line = watermark.held(partition, expiry_line(line, runtime))
     raw = buckets.get(expired_before_key(partition))
     old_line = datetime.fromisoformat(raw) if raw else None
     if old_line is not None and new_line <= old_line:
@@ -494,31 +514,11 @@ def _last_hour_before(t: datetime) -> datetime:
     return bucket_of(t - timedelta(microseconds=1))
 
 
-def apply_region_update(
-    buckets: Table, alerts: Table, runtime: RuntimeLike, update: RegionUpdate, partition: int = 0
-) -> RegionOutcome:
-    """Stage 3: fold one figure into its bucket, recompute its windows, evaluate alert rules."""
-    from service import alert_flow  # late import: alert_flow imports this module's helpers
-
-    outcome = RegionOutcome()
-    event_time = datetime.fromisoformat(update.event_time).astimezone(UTC)
+def _closed_windows(
+    runtime: RuntimeLike, update: RegionUpdate, event_time: datetime, late_reference: datetime
+) -> set[tuple[str, datetime]]:
+    """The update's windows that closed (ended more than the grace period before the reference)."""
     grace = timedelta(hours=runtime.settings.grace_hours)
-    st_key = stream_time_key(partition)
-    stream_time_raw = buckets.get(st_key)
-    stream_time = datetime.fromisoformat(stream_time_raw) if stream_time_raw else event_time
-    bucket_key = f"{update.code}|{bucket_of(event_time).isoformat()}"
-    if _expired(buckets, runtime, update, event_time, partition):
-        outcome.late = True
-        return outcome
-    codes = buckets.get(codes_key(partition)) or []
-    if update.code not in codes:
-        buckets[codes_key(partition)] = sorted([*codes, update.code])
-    previous = bucket_statements(buckets.get(bucket_key)).get(update.fingerprint)
-    state, changed = merge_bucket(buckets.get(bucket_key), update)
-    if not changed:
-        return _republish(buckets, alerts, runtime, update, event_time)
-    late_reference = _late_reference(update, stream_time)
-    now = datetime.now(UTC)
     closed: set[tuple[str, datetime]] = set()
     for spec in runtime.windows:
         for start, end in spec.containing(event_time):
@@ -533,6 +533,47 @@ def apply_region_update(
                     stream_time=late_reference.isoformat(),
                     policy=runtime.settings.late_policy,
                 )
+    return closed
+
+
+def apply_region_update(
+    buckets: Table,
+    alerts: Table,
+    runtime: RuntimeLike,
+    update: RegionUpdate,
+    partition: int = 0,
+    offset: int | None = None,
+    committed: int | None = None,
+) -> RegionOutcome:
+    """Stage 3: fold one figure into its bucket, recompute its windows, evaluate alert rules.
+
+    ``offset`` and ``committed``: the update's offset and its partition's committed offset
+    (state a redelivery would need is kept until it is committed).
+    """
+    from service import alert_flow  # late import: alert_flow imports this module's helpers
+
+    outcome = RegionOutcome()
+    event_time = datetime.fromisoformat(update.event_time).astimezone(UTC)
+    grace = timedelta(hours=runtime.settings.grace_hours)
+    st_key = stream_time_key(partition)
+    stream_time_raw = buckets.get(st_key)
+    stream_time = datetime.fromisoformat(stream_time_raw) if stream_time_raw else event_time
+    bucket_key = f"{update.code}|{bucket_of(event_time).isoformat()}"
+    if _expired(buckets, runtime, update, event_time, partition):
+        outcome.late = True
+        return outcome
+    if offset is not None:  # until committed, a redelivery of this update needs its windows
+        oldest = _oldest_window_start(runtime, event_time)
+        region_watermark(runtime).hold(partition, offset, oldest, committed)
+    codes = buckets.get(codes_key(partition)) or []
+    if update.code not in codes:
+        buckets[codes_key(partition)] = sorted([*codes, update.code])
+    previous = bucket_statements(buckets.get(bucket_key)).get(update.fingerprint)
+    state, changed = merge_bucket(buckets.get(bucket_key), update)
+    if not changed:
+        return _republish(buckets, alerts, runtime, update, event_time)
+    now = datetime.now(UTC)
+    closed = _closed_windows(runtime, update, event_time, _late_reference(update, stream_time))
     outcome.late = bool(closed)
     if outcome.late and runtime.settings.late_policy == "drop":
         return outcome

@@ -374,3 +374,53 @@ def test_an_alert_stored_after_its_closing_line_still_resolves(tables: dict[str,
     assert [a for a in fired.alerts if a.status == "firing" and a.window == "1h"]
     out = pipeline.apply_tick(tables["buckets"], tables["alerts"], runtime, END + timedelta(hours=32), 0)
     assert "1h" in {a.window for a in out.alerts if a.status == "resolved" and a.code == "RU-ROS"}
+
+
+def test_uncommitted_statements_keep_their_state_for_a_redelivery(runtime: Any) -> None:
+    """Ten days of statements in one commit interval: nothing a redelivery needs is deleted.
+
+    A crash before the commit brings the first statements again; they must be re-sent (their
+    figures may have died with the crashed worker), not dropped as expired.
+    """
+    statements: dict[str, Any] = {}
+    keep = pipeline.keep_for(runtime)
+    watermark = ChannelWatermark()
+    values = [
+        result(
+            f"d{day}", {"RU-ROS": 1}, end=END + timedelta(days=day), read_at=(0, END + timedelta(days=day))
+        )
+        for day in range(10)
+    ]
+    for offset, value in enumerate(values):
+        assert pipeline.merge_result(statements, value, 0, keep, watermark, 1, offset=offset, committed=None)
+    again = pipeline.merge_result(statements, values[0], 0, keep, watermark, 1, offset=0, committed=None)
+    assert again and [("RU-ROS", 1)] == [(u.code, u.count) for u in again]
+    # Once offsets are committed past them, the old hours go like any others.
+    late = result("next", {"RU-KRS": 2}, end=END + timedelta(days=10), read_at=(0, END + timedelta(days=10)))
+    assert pipeline.merge_result(statements, late, 0, keep, watermark, 1, offset=10, committed=10)
+    assert 7 >= len([k for k in statements if not k.startswith("~")])
+    assert 1 == watermark.holding(0)
+
+
+def test_uncommitted_region_updates_keep_their_windows_for_a_redelivery(
+    tables: dict[str, Any], runtime: Any
+) -> None:
+    """Stage 3 alike: a redelivered update inside the commit interval republishes its counts."""
+    runtime.settings = runtime.settings.model_copy(update={"partitions": 1})
+    updates = []
+    for day in range(10):
+        end = END + timedelta(days=day)
+        for update in (
+            pipeline.merge_result(
+                tables["statements"], result(f"d{day}", {"RU-ROS": 3}, end=end, read_at=(0, end))
+            )
+            or []
+        ):
+            updates.append(RegionUpdate.from_dict(json.loads(json.dumps(update.to_dict()))))
+    for offset, update in enumerate(updates):
+        pipeline.apply_region_update(tables["buckets"], tables["alerts"], runtime, update, 0, offset, None)
+    again = pipeline.apply_region_update(tables["buckets"], tables["alerts"], runtime, updates[0], 0, 0, None)
+    assert not again.late
+    assert {"1h": 3, "24h": 3} == {
+        c.count.window: c.count.count for c in again.counts if c.count.window != "night"
+    }

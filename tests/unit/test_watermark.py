@@ -35,3 +35,20 @@ def test_an_idle_channel_stops_holding_the_line() -> None:
     assert T + timedelta(days=3) == wm.line(0, NOW, {"quiet", "busy"})
     wm.forget(0)
     assert wm.line(0, NOW, {"busy"}) is None
+
+
+def test_uncommitted_work_holds_the_line_until_it_is_committed() -> None:
+    """The held line is the oldest hour any processed but uncommitted message needs."""
+    wm = ChannelWatermark()
+    line = T + timedelta(days=5)
+    assert line == wm.held(0, line)
+    wm.hold(0, 10, T + timedelta(hours=3), committed=None)
+    wm.hold(0, 11, T + timedelta(hours=1), committed=None)
+    wm.hold(0, 12, T + timedelta(hours=7), committed=None)
+    assert T + timedelta(hours=1) == wm.held(0, line)
+    assert line == wm.held(1, line)  # per partition
+    wm.hold(0, 13, T + timedelta(hours=8), committed=12)  # 10 and 11 committed
+    assert T + timedelta(hours=7) == wm.held(0, line)
+    wm.hold(0, 14, T + timedelta(days=9), committed=14)
+    assert line == wm.held(0, line)
+    assert T == wm.held(0, T)  # never later than the channels' line
