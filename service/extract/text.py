@@ -63,8 +63,8 @@ _UK_WORDS = frozenset(
     ["та", "що", "збито", "знищено", "вночі", "дрони", "дронів", "ракети", "повідомив", "повідомили"]
 )
 _WORD = re.compile(r"\w+")
-_CYR = re.compile(r"[а-яіїєґ]")
-_LAT = re.compile(r"[a-z]")
+_CYR = re.compile(r"[а-яіїєґ]+")
+_LAT = re.compile(r"[a-z]+")
 
 
 def detect_language(norm: str) -> str:
@@ -74,8 +74,10 @@ def detect_language(norm: str) -> str:
     Russian-only letter (ы/э/ъ) either, a few frequent Ukrainian words decide.
     """
     sample = norm[:4000]
-    cyr = len(_CYR.findall(sample))
-    lat = len(_LAT.findall(sample))
+    if sample.isascii():
+        return "en"
+    cyr = sum(map(len, _CYR.findall(sample)))  # letters, counted in runs (fewer objects)
+    lat = sum(map(len, _LAT.findall(sample)))
     if cyr == 0 or cyr < lat:
         return "en"
     if any(c in _UK_LETTERS for c in sample):
