@@ -15,7 +15,7 @@ at-least-once delivery safe: replaying any message after a crash cannot raise a 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -86,8 +86,8 @@ class RegionUpdate:
     retract: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict for a Kafka message value."""
-        return asdict(self)
+        """Plain dict for a Kafka message value (every field is a plain value: no deep copy)."""
+        return {name: getattr(self, name) for name in _UPDATE_ORDER}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RegionUpdate:
@@ -95,7 +95,8 @@ class RegionUpdate:
         return cls(**{k: v for k, v in data.items() if k in _UPDATE_FIELDS})
 
 
-_UPDATE_FIELDS = frozenset(f.name for f in fields(RegionUpdate))
+_UPDATE_ORDER = tuple(f.name for f in fields(RegionUpdate))
+_UPDATE_FIELDS = frozenset(_UPDATE_ORDER)
 
 
 def merge_statement(

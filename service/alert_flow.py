@@ -132,7 +132,9 @@ def _history(
     key = f"~history|{wc.window}|{wc.code}"
     stored = alerts.get(key)
     history = history_for(rules, stored, wc, step=spec.step)
-    alerts[key] = note_count(stored, wc, keep=keep_for(rules))
+    noted = note_count(stored, wc, keep=keep_for(rules))
+    if noted != stored:  # each write is a changelog record: skip repeats
+        alerts[key] = noted
     return history
 
 
