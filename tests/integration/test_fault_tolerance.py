@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -18,9 +19,13 @@ from tests.support.kafka_io import consume_until, create_topics, produce, values
 from tests.support.session import unique_id
 from tests.support.skytally_worker import WorkerHandle, start_skytally_worker, worker_env
 
-pytestmark = [pytest.mark.integration, pytest.mark.fault, pytest.mark.timeout(400)]
-
 WINDOWS = "1h,24h,night"
+#: Heavier runs by hand, e.g. SKYTALLY_FAULT_STATEMENTS=1500 SKYTALLY_FAULT_KILLS=6 make test-faults
+STATEMENTS = int(os.environ.get("SKYTALLY_FAULT_STATEMENTS", "400"))
+KILLS = int(os.environ.get("SKYTALLY_FAULT_KILLS", "3"))
+
+TIMEOUT_S = 400 + STATEMENTS // 2 + 60 * KILLS
+pytestmark = [pytest.mark.integration, pytest.mark.fault, pytest.mark.timeout(TIMEOUT_S)]
 
 
 def api_counts(worker: WorkerHandle) -> dict[str, int]:
@@ -104,11 +109,11 @@ def differences(expected: dict[str, int], counts: dict[str, int]) -> str:
     ],
 )
 def test_sigkill_mid_stream_keeps_counts_exact(broker: Any, tmp_path: Path, store: str) -> None:
-    """Republished, revised and late reports; 3 SIGKILLs mid-stream: final counts equal the truth.
+    """Republished, revised and late reports; SIGKILLs mid-stream: final counts equal the truth.
 
     Both what the API serves and what the region-counts topic ends with.
     """
-    reports, statements = generate(400, seed=42)
+    reports, statements = generate(STATEMENTS, seed=42)
     expected = truth(statements, parse_windows(WINDOWS))
     uid = unique_id("fault")
     env = worker_env(
@@ -134,7 +139,7 @@ def test_sigkill_mid_stream_keeps_counts_exact(broker: Any, tmp_path: Path, stor
     workers = [launch(0), launch(1)]
     try:
         payloads = [json.dumps(r).encode() for r in reports]
-        chunks = 4
+        chunks = KILLS + 1
         size = -(-len(payloads) // chunks)
         for i in range(chunks):
             chunk = payloads[i * size : (i + 1) * size]
