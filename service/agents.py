@@ -14,24 +14,24 @@ import structlog
 from mode import Service
 
 from service import alert_flow, pipeline, web
+from service import app as app_module
 from service.aggregate import RegionUpdate
 from service.alerting.alertmanager import AlertmanagerClient
 from service.alerting.sources import evaluate_sources
-from service.app import (
-    alerts_table,
-    app,
-    buckets_table,
-    runtime,
-    statements_table,
-    topics,
-)
+from service.app import app, runtime, topics
 from service.errors import InputError
 from service.ingest import ReportIngestor, dead_letter
 from service.models import AlertEvent, SourceActivity
 from service.source_watch import ActivityThrottle, state_from_alerts
+from service.tables import StoreReads
 from service.watermark import ChannelWatermark
 
 log = structlog.get_logger("skytally.agents")
+
+#: The stage tables, read straight from their stores (see service.tables).
+statements_table = StoreReads(app_module.statements_table)
+buckets_table = StoreReads(app_module.buckets_table)
+alerts_table = StoreReads(app_module.alerts_table)
 
 
 @app.service
