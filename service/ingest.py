@@ -133,14 +133,18 @@ class ReportIngestor(Service):
             unfinished: dict[Any, int] = {}  # partition -> first offset not known to be delivered
             try:
                 batches = await self.consumer.getmany(timeout_ms=500, max_records=MAX_RECORDS)
+                if not batches:
+                    continue
                 unfinished = {tp: records[0].offset for tp, records in batches.items()}
-                for tp, records in batches.items():
-                    await self._process(records)
-                    try:
-                        await self.consumer.commit({tp: records[-1].offset + 1})
-                    except CommitFailedError as exc:  # rebalanced meanwhile: the new owner redoes it
-                        log.info("ingest_commit_skipped", partition=tp.partition, reason=str(exc)[:200])
-                    del unfinished[tp]
+                # Every partition's records are sent before waiting for delivery: one round trip
+                # per fetch instead of one per partition.
+                pending = [fut for records in batches.values() for fut in await self._process(records)]
+                await asyncio.gather(*pending)
+                try:
+                    await self.consumer.commit({tp: recs[-1].offset + 1 for tp, recs in batches.items()})
+                except CommitFailedError as exc:  # rebalanced meanwhile: the new owner redoes it
+                    log.info("ingest_commit_skipped", partitions=len(batches), reason=str(exc)[:200])
+                unfinished = {}
             except asyncio.CancelledError:
                 raise
             except KafkaError as exc:
@@ -159,8 +163,8 @@ class ReportIngestor(Service):
             if tp in assigned:  # else it was revoked: the new owner starts at the committed offset
                 self.consumer.seek(tp, offset)
 
-    async def _process(self, records: list[Any]) -> None:
-        """Extract each record and send its result or dead letter; wait until all are delivered."""
+    async def _process(self, records: list[Any]) -> list[asyncio.Future[Any]]:
+        """Extract each record and send its result or dead letter; returns the delivery futures."""
         metrics = self.runtime.metrics
         settings = self.settings
         pending = []
@@ -220,4 +224,4 @@ class ReportIngestor(Service):
                     key=routing_key(result).encode(),
                 )
             )
-        await asyncio.gather(*pending)
+        return pending
