@@ -5,7 +5,9 @@ Run from the repository root (about 2 minutes)::
     .venv/bin/python -m tests.bench.bench_latency --broker kafka --rate 200 --seconds 60
 
 Starts one broker and one ``skytally worker`` (own topics and group), then produces
-``--rate`` reports/s for ``--seconds``. Every report is a NEW statement: one region
+``--rate`` reports/s for ``--seconds``. By default every report is a NEW statement (the worst
+case; ``--outlets N``: each statement is carried by N outlets in a row, as in a real feed,
+and the latency is that of the alert its first report fires): one region
 (round-robin over the ten synthetic regions) with 12 interceptions in its own UTC hour, the
 hour advancing every ten reports. 12 is at or above the default 1 h warning threshold of every
 one of those regions (5, or 10 for Belgorod, Bryansk and Kursk), so each report fires exactly
@@ -51,20 +53,33 @@ TARGET_P99_MS = 250.0
 COUNT = 12  # >= every synthetic region's 1h warning level, < every critical level
 
 
-def alert_report(i: int, base: datetime, size: tuple[int, int], rnd: random.Random) -> dict[str, Any]:
-    """Report ``i``: a one-hour statement of COUNT interceptions over one region."""
+def alert_report(
+    i: int, base: datetime, size: tuple[int, int], rnd: random.Random, outlet: int = 0
+) -> dict[str, Any]:
+    """Statement ``i``: one hour of COUNT interceptions over one region, as outlet ``outlet`` words it.
+
+    Outlet 0 is the first report of the statement (it fires the alert); the others carry the
+    same statement later (counted once, they only raise its outlet count).
+    """
     _, code, _ = REGIONS[i % len(REGIONS)]
     start = base + timedelta(hours=i // len(REGIONS))
     statement = Statement(start, start + timedelta(hours=1), {code: COUNT})
-    text = render(statement, rnd, style=i % 3)
+    text = render(statement, rnd, style=(i + outlet) % 3)
     return {
-        "id": f"lat-{i}",
-        "source": "bench",
-        "url": f"https://example.org/bench/{i}",
-        "published_at": (statement.end + timedelta(minutes=5)).isoformat(),
+        "id": f"lat-{i}" if outlet == 0 else f"lat-{i}-o{outlet}",
+        "source": "bench" if outlet == 0 else f"outlet-{outlet}",
+        "url": f"https://example.org/bench/{i}/{outlet}",
+        "published_at": (statement.end + timedelta(minutes=5 + outlet)).isoformat(),
         "language": "en",
         "text": pad_text(text, max(0, rnd.randint(*size) - 220), rnd),
     }
+
+
+def stream(
+    total: int, outlets: int, base: datetime, size: tuple[int, int], rnd: random.Random
+) -> list[dict[str, Any]]:
+    """``total`` reports: each statement's first report, then ``outlets - 1`` republications of it."""
+    return [alert_report(n // outlets, base, size, rnd, outlet=n % outlets) for n in range(total)]
 
 
 async def collect_alerts(setup: Setup, arrivals: dict[str, float], stop: asyncio.Event) -> int:
@@ -90,7 +105,8 @@ async def collect_alerts(setup: Setup, arrivals: dict[str, float], stop: asyncio
                     if alert.get("window") != "1h" or alert.get("status") != "firing":
                         continue
                     for evidence in alert.get("evidence", [])[:1]:
-                        arrivals.setdefault(evidence["report_id"], now)
+                        # Any outlet's report may reach the worker first and name the statement.
+                        arrivals.setdefault(evidence["report_id"].split("-o")[0], now)
     finally:
         await consumer.stop()
     return records
@@ -132,7 +148,8 @@ async def run(args: argparse.Namespace, cleanup: Cleanup) -> None:
     size = parse_size(args.size)
     total = int(args.rate * args.seconds)
     base = datetime(2026, 2, 1, 0, 0, tzinfo=UTC)
-    reports = [alert_report(i, base, size, rnd) for i in range(total)]
+    reports = stream(total, args.outlets, base, size, rnd)
+    firing = {r["id"] for r in reports if r["source"] == "bench"}
     sent_at: dict[str, float] = {}
     arrivals: dict[str, float] = {}
     stop = asyncio.Event()
@@ -140,17 +157,20 @@ async def run(args: argparse.Namespace, cleanup: Cleanup) -> None:
     pid = setup.worker.proc.pid
     cpu0 = cpu_seconds(pid) or 0.0
     t0 = time.monotonic()
-    print(f"  producing {total:,} alert-firing reports at {args.rate:,.0f}/s for {args.seconds:.0f} s ...")
+    print(
+        f"  producing {total:,} reports ({len(firing):,} alert-firing statements, each carried by "
+        f"{args.outlets} outlet(s)) at {args.rate:,.0f}/s for {args.seconds:.0f} s ..."
+    )
     await produce_steady(setup, reports, args.rate, sent_at)
     produced_in = time.monotonic() - t0
     deadline = time.monotonic() + args.drain
-    while len(arrivals) < total and time.monotonic() < deadline:
+    while len(arrivals) < len(firing) and time.monotonic() < deadline:
         await asyncio.sleep(2)
-        print(f"    waiting for the last alerts: {len(arrivals):,}/{total:,}", flush=True)
+        print(f"    waiting for the last alerts: {len(arrivals):,}/{len(firing):,}", flush=True)
     cpu = ((cpu_seconds(pid) or 0.0) - cpu0) / (time.monotonic() - t0)
     stop.set()
     records = await reader
-    warm = {rid for rid, t in sent_at.items() if t - min(sent_at.values()) >= args.warmup}
+    warm = {rid for rid, t in sent_at.items() if t - min(sent_at.values()) >= args.warmup and rid in firing}
     lat = [(arrivals[r] - sent_at[r]) * 1000 for r in warm if r in arrivals]
     missing = len([r for r in warm if r not in arrivals])
     p = {q: percentile(lat, q) for q in (50, 90, 99, 100)}
@@ -158,7 +178,8 @@ async def run(args: argparse.Namespace, cleanup: Cleanup) -> None:
     print_machine(args.broker)
     print(
         f"  rate {args.rate:,.0f}/s (achieved {total / produced_in:,.0f}/s) for {args.seconds:.0f} s, "
-        f"reports {args.size}; {total:,} sent, {len(arrivals):,} with a 1h alert; "
+        f"reports {args.size}; {total:,} sent ({args.outlets} per statement), "
+        f"{len(arrivals):,} statements with a 1h alert; "
         f"{records:,} alert records read"
     )
     print(f"  measured after {args.warmup:.0f} s warm-up: {len(lat):,} alerts, {missing:,} missing")
@@ -180,6 +201,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds left out at the start")
     parser.add_argument("--drain", type=float, default=60.0, help="max seconds to wait for late alerts")
     parser.add_argument("--size", default="1-4KB", help="report size range, e.g. 1-4KB")
+    parser.add_argument(
+        "--outlets",
+        type=int,
+        default=1,
+        help="reports per statement: 1 (default) = every report a new alert-firing statement; "
+        "N = each statement carried by N outlets, like a real feed (alerts fire on the first)",
+    )
     parser.add_argument("--profile", default=None, help="run the worker under cProfile, stats to FILE")
     parser.add_argument("--keep", action="store_true", help="keep the worker log")
     args = parser.parse_args()
