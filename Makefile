@@ -46,6 +46,20 @@ bench: $(STAMP) ## Run the benchmarks under tests/bench (not part of `make test`
 	$(BIN)/python -m tests.bench.bench_e2e --broker kafka --messages 5000 --size 1-4KB --workers 1,2 --runs 3
 	$(BIN)/python -m tests.bench.bench_latency --broker kafka --rate 200 --seconds 60
 
+compile: $(STAMP) ## Compile the extractor with mypyc into build/mypyc (use: PYTHONPATH=build/mypyc)
+	@rm -rf build/mypyc && mkdir -p build/mypyc && cp -r service pyproject.toml README.md build/mypyc/
+	@find build/mypyc -name __pycache__ -prune -exec rm -rf {} +
+	cd build/mypyc && ../../$(BIN)/mypyc service/extract/ > mypyc.log
+	@echo "compiled: PYTHONPATH=build/mypyc $(BIN)/skytally ... or tests/bench/bench_extract.py --compiled"
+
+test-compiled: compile ## The extraction unit tests against the mypyc-compiled extractor
+	@rm -rf build/mypyc/tests && cp -r tests build/mypyc/
+	cd build/mypyc && ../../$(BIN)/python -c "import service.extract.text as t; assert t.__file__.endswith('.so'), t.__file__"
+	cd build/mypyc && ../../$(BIN)/pytest -q -p no:cacheprovider tests/unit/extract
+
+bench-compiled: compile ## Extraction benchmark of the mypyc-compiled extractor
+	$(BIN)/python tests/bench/bench_extract.py --compiled
+
 lock: ## Re-pin requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile -q pyproject.toml --extra test -o requirements.lock
 
@@ -53,6 +67,6 @@ schemas: $(STAMP) ## Regenerate schemas/ from the message models
 	$(BIN)/skytally schemas
 
 clean: ## Remove the virtualenv and local state
-	rm -rf $(VENV) skytally-data .pytest_cache
+	rm -rf $(VENV) skytally-data .pytest_cache build
 
-.PHONY: help install demo demo-once system-deps test test-faults lint bench lock schemas clean
+.PHONY: help install demo demo-once system-deps test test-faults lint bench compile test-compiled bench-compiled lock schemas clean

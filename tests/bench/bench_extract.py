@@ -1,9 +1,12 @@
 """Benchmark: reports per second of ``extract_report`` on one core over a JSONL corpus.
 
-Usage: python tests/bench/bench_extract.py [CORPUS.jsonl] [--repeat N] [--size 1-4KB]
+Usage: python tests/bench/bench_extract.py [CORPUS.jsonl] [--repeat N] [--size 1-4KB] [--compiled]
 (default corpus ../shared/samples/dev_reports.jsonl). Prints progress, the throughput and
 the memory held by the loaded gazetteer. ``--size`` pads every text with colour paragraphs
 (no figures, no places) to a random size in the range, like the news pages of bench_e2e.
+
+``--compiled`` measures the mypyc build of the extractor that ``make compile`` writes to
+build/mypyc (``make bench-compiled`` does both).
 
 Besides wall-clock rates it prints the best pass in CPU time of this process: on a shared
 machine that figure moves much less with the load of other processes.
@@ -21,9 +24,13 @@ import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+COMPILED = ROOT / "build" / "mypyc"  # `make compile` puts the mypyc-compiled package there
 sys.path.insert(0, str(ROOT))
+if "--compiled" in sys.argv:
+    sys.path.insert(0, str(COMPILED))
 
 from service.extract import extract_report  # noqa: E402
+from service.extract import text as text_module  # noqa: E402
 from service.extract.gazetteer import load  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "samples" / "dev_reports.jsonl"
@@ -73,7 +80,16 @@ def main() -> int:
     parser.add_argument("corpus", nargs="?", default=str(DEFAULT))
     parser.add_argument("--repeat", type=int, default=20, help="passes over the corpus")
     parser.add_argument("--size", default=None, help="pad texts to this size range, e.g. 1-4KB")
+    parser.add_argument(
+        "--compiled", action="store_true", help="measure the mypyc build in build/mypyc (`make compile`)"
+    )
     args = parser.parse_args()
+    compiled = not str(text_module.__file__).endswith(".py")
+    if args.compiled and not compiled:
+        print(f"no compiled extractor in {COMPILED}: run `make compile` first", file=sys.stderr)
+        return 2
+    where = Path(str(text_module.__file__)).parent
+    print(f"extractor: {'mypyc-compiled' if compiled else 'pure Python'} ({where})")
     rss0 = _rss_bytes()
     tracemalloc.start()
     t0 = time.perf_counter()
