@@ -115,6 +115,77 @@ def on_count(
     return events
 
 
+def rolling_key(window: str, code: str) -> str:
+    """Where a region's alert state for a rolling window is kept (one per region, not per window)."""
+    return f"{window}|rolling|{code}"
+
+
+def rolling_index_key(partition: int) -> str:
+    """The regions of a partition with a rolling-window alert state (re-evaluated as time moves)."""
+    return f"~rolling|{partition}"
+
+
+def on_rolling(
+    alerts: MutableMapping[str, Any],
+    runtime: Any,
+    count: RegionCount,
+    evidence: tuple[AlertEvidence, ...],
+    now: datetime,
+    partition: int,
+) -> list[AlertEvent]:
+    """Evaluate the rules on a region's rolling count (``count``: the trailing window).
+
+    A hopping window ("24h/1h") is a rolling count: the instances overlap, and one burst is
+    in 24 of them. Its alert is therefore kept per region, not per instance: it fires when the
+    rolling count reaches a level, keeps the identity of the window it fired in while the count
+    stays up, and resolves when the count (re-evaluated at every hour the stream time crosses,
+    see :func:`rolling_codes`) falls below the resolve level. Threshold rules only: the
+    baseline and first-activity rules compare windows of their own kind.
+    """
+    key = rolling_key(count.window, count.code)
+    stored = alerts.get(key) or {}
+    engine = stored.get("engine")
+    wc = WindowCount(
+        window=count.window,
+        window_start=count.window_start,
+        window_end=count.window_end,
+        region=count.region,
+        code=count.code,
+        count=count.count,
+        evidence=evidence,
+        confidence=min((e.confidence for e in evidence), default=1.0),
+    )
+    state, events = evaluate(rules_of(runtime), engine, wc, now)
+    if state is not None and not state.get("episode_start"):
+        state["episode_start"] = count.window_start.isoformat()
+    if state is None and not stored:
+        return events
+    if state != engine or events:
+        alerts[key] = {
+            "engine": state,
+            "last": events[-1].model_dump(mode="json") if events else stored.get("last"),
+            "partition": partition,
+            "window": count.window,
+            "window_start": count.window_start.isoformat(),
+            "window_end": count.window_end.isoformat(),
+            "code": count.code,
+            "region": count.region,
+            "count": count.count,
+            "rolling": True,
+        }
+    codes = rolling_codes(alerts, partition)
+    if state is not None and count.code not in codes:
+        alerts[rolling_index_key(partition)] = {"codes": sorted([*codes, count.code])}
+    elif state is None and count.code in codes:
+        alerts[rolling_index_key(partition)] = {"codes": [c for c in codes if c != count.code]}
+    return events
+
+
+def rolling_codes(alerts: MutableMapping[str, Any], partition: int) -> list[str]:
+    """Regions of a partition whose rolling count may still be alerting."""
+    return list((alerts.get(rolling_index_key(partition)) or {}).get("codes", []))
+
+
 def _history(
     alerts: MutableMapping[str, Any], runtime: Any, rules: RuleSet, wc: WindowCount
 ) -> History | None:
@@ -178,8 +249,8 @@ def _close(
     events: list[AlertEvent] = []
     for key in keys:
         stored = alerts.get(key)
-        if not stored or stored.get("engine") is None:
-            continue
+        if not stored or stored.get("engine") is None or stored.get("rolling"):
+            continue  # (a rolling count's alert resolves by its level, not by a window closing)
         end = datetime.fromisoformat(stored["window_end"])
         if end >= closed_before:
             continue

@@ -298,24 +298,62 @@ def window_count(buckets: Table, code: str, start: datetime, end: datetime) -> t
     return total, statements
 
 
-def count_message(
-    buckets: Table, update: RegionUpdate, window: str, start: datetime, end: datetime, now: datetime
-) -> tuple[CountMessage, dict[str, Any]]:
-    """The region-counts record of one window of the update's region, and its statements."""
-    total, statements = window_count(buckets, update.code, start, end)
+def region_count(
+    buckets: Table, code: str, region: str, window: str, start: datetime, end: datetime, now: datetime
+) -> tuple[RegionCount, dict[str, Any]]:
+    """A region's count in one window, and the statements behind it."""
+    total, statements = window_count(buckets, code, start, end)
     count = RegionCount(
         window=window,
         window_start=start,
         window_end=end,
-        region=update.region,
-        code=update.code,
+        region=region,
+        code=code,
         count=total,
         statements=len(statements),
         outlets=sum(int(s.get("outlets", 1)) for s in statements.values()),
         updated_at=now,
     )
+    return count, statements
+
+
+def count_message(
+    buckets: Table, update: RegionUpdate, window: str, start: datetime, end: datetime, now: datetime
+) -> tuple[CountMessage, dict[str, Any]]:
+    """The region-counts record of one window of the update's region, and its statements."""
+    count, statements = region_count(buckets, update.code, update.region, window, start, end, now)
     key = f"{window}|{start.isoformat()}|{update.code}"
     return CountMessage(key, count.model_dump(mode="json"), count), statements
+
+
+def rolling_alerts(
+    buckets: Table,
+    alerts: Table,
+    runtime: RuntimeLike,
+    code: str,
+    region: str,
+    at: datetime,
+    now: datetime,
+    partition: int,
+    since: datetime | None = None,
+) -> list[AlertEvent]:
+    """Evaluate the rolling windows' alerts of one region on its rolling count as of ``at``.
+
+    ``since``: only windows whose rolling count can have changed since a statement at that
+    event time (its hour is still inside the trailing window).
+    """
+    from service import alert_flow  # late import: alert_flow imports this module's helpers
+
+    events: list[AlertEvent] = []
+    for spec in runtime.windows:
+        if not spec.rolling:
+            continue
+        window = spec.trailing(at)
+        if window is None or (since is not None and since < window[0]):
+            continue
+        count, statements = region_count(buckets, code, region, spec.name, *window, now)
+        events += alert_flow.on_rolling(alerts, runtime, count, evidence_of(statements), now, partition)
+    return events
 
 
 def evidence_of(statements: dict[str, Any]) -> tuple[AlertEvidence, ...]:
@@ -586,7 +624,7 @@ def apply_region_update(
             message, statements = count_message(buckets, update, spec.name, start, end, now)
             count = message.count
             outcome.counts.append(message)
-            if (spec.name, start) in closed:
+            if (spec.name, start) in closed or spec.rolling:
                 continue  # a closed window's count is corrected, but it raises no new alert
             outcome.alerts.extend(
                 alert_flow.on_count(
@@ -599,6 +637,11 @@ def apply_region_update(
                     stream_time - grace if stream_time_raw is not None else None,
                 )
             )
+    if rolling_specs(runtime):  # the rolling count as of the stream time (one alert per region)
+        outcome.alerts += rolling_alerts(
+            buckets, alerts, runtime, update.code, update.region, max(stream_time, event_time), now,
+            partition, since=event_time,
+        )
     if event_time > stream_time or stream_time_raw is None:
         previous_time = stream_time if stream_time_raw is not None else None
         outcome.alerts.extend(_advance(buckets, alerts, runtime, partition, previous_time, event_time, now))
@@ -648,12 +691,37 @@ def _advance(
     # window close; the closing index names the states to close. Each process scans the
     # partition's whole alert table once, at its first crossing (states stored by a version
     # without the index, or by a bug, still close).
+    if old is not None and any(spec.trailing(new) != spec.trailing(old) for spec in rolling_specs(runtime)):
+        # Older hours left the rolling windows: their counts can only have fallen.
+        for code in alert_flow.rolling_codes(alerts, partition):
+            region = _rolling_region(alerts, runtime, code)
+            events += rolling_alerts(buckets, alerts, runtime, code, region, new, now, partition)
     if old is None or _last_hour_before(new - grace) > _last_hour_before(old - grace):
         scanned: set[int] = runtime.extra.setdefault("closing_scanned", set())
         since = None if old is None or partition not in scanned else old - grace
         scanned.add(partition)
-        events = alert_flow.on_stream_time(alerts, runtime, new - grace, now, partition, since=since)
+        events += alert_flow.on_stream_time(alerts, runtime, new - grace, now, partition, since=since)
     return events
+
+
+@lru_cache(maxsize=8)
+def _rolling_of(windows: tuple[WindowSpec, ...]) -> tuple[WindowSpec, ...]:
+    return tuple(spec for spec in windows if spec.rolling)
+
+
+def rolling_specs(runtime: RuntimeLike) -> tuple[WindowSpec, ...]:
+    """The runtime's rolling (hopping) windows."""
+    return _rolling_of(runtime.windows)
+
+
+def _rolling_region(alerts: Table, runtime: RuntimeLike, code: str) -> str:
+    from service import alert_flow  # late import: alert_flow imports this module's helpers
+
+    for spec in rolling_specs(runtime):
+        stored = alerts.get(alert_flow.rolling_key(spec.name, code))
+        if stored and stored.get("region"):
+            return str(stored["region"])
+    return code
 
 
 def note_alert(runtime: RuntimeLike, alert: AlertEvent) -> None:

@@ -52,6 +52,18 @@ class WindowSpec:
         """The newest window of this kind that contains ``t``, if any."""
         return next(self.containing(t), None)
 
+    @property
+    def rolling(self) -> bool:
+        """Hopping windows (step shorter than the size) are a rolling count: "the last 24 h"."""
+        return self.step < self.size
+
+    def trailing(self, t: datetime) -> tuple[datetime, datetime] | None:
+        """The window containing ``t`` that ends first: the rolling count as of ``t``."""
+        last = None
+        for window in self.containing(t):
+            last = window
+        return last
+
 
 #: The night as sources use it: 20:00-07:00 Moscow time (UTC+3 all year) = 17:00-04:00 UTC.
 NIGHT = WindowSpec("night", size=timedelta(hours=11), step=timedelta(hours=24), anchor=timedelta(hours=17))

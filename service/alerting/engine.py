@@ -21,6 +21,8 @@ State layout (all strings are ISO-8601 or plain values)::
 
     {"window", "window_start", "window_end", "region", "code", "count", "confidence",
      "evidence": [AlertEvidence as JSON, ...],
+     "episode_start": <rolling windows only: the start of the window the alert fired in,
+                       which keeps its identity while the rolling count moves on>,
      "alerts": {rule: {"severity", "status", "starts_at", "notified_at", "threshold",
                        "resolve", "detail"}}}
 """
@@ -301,8 +303,11 @@ def _event(
     start = datetime.fromisoformat(st["window_start"])
     below = status == "resolved" and st["count"] < alert["resolve"]
     threshold = alert["resolve"] if below else alert["threshold"]
+    # A rolling window's alert keeps the identity of the window it first fired in, however
+    # far the rolling count moves on (see service.alert_flow.on_rolling).
+    episode = datetime.fromisoformat(st["episode_start"]) if st.get("episode_start") else start
     return AlertEvent(
-        alert_id=alert_id(rule, st["window"], start, st["code"]),
+        alert_id=alert_id(rule, st["window"], episode, st["code"]),
         status=status,
         severity=alert["severity"],
         rule=rule,

@@ -424,3 +424,59 @@ def test_uncommitted_region_updates_keep_their_windows_for_a_redelivery(
     assert {"1h": 3, "24h": 3} == {
         c.count.window: c.count.count for c in again.counts if c.count.window != "night"
     }
+
+
+def _rolling_runtime() -> Any:
+    config = Settings(windows="1h,24h/1h", grace_hours=24)
+    return SimpleNamespace(
+        settings=config, metrics=Metrics(CollectorRegistry()), windows=parse_windows(config.windows), extra={}
+    )
+
+
+def test_a_burst_fires_one_rolling_alert_not_one_per_hopping_window(tables: dict[str, Any]) -> None:
+    """20 over Rostov in one hour is inside 24 overlapping 24 h windows: one alert, kept while
+    the rolling count stays up, resolved once the hour has left the last 24 hours."""
+    runtime = _rolling_runtime()
+    out = run(tables, runtime, result("a", {"RU-ROS": 20}, end=END))
+    rolling = [a for a in out.alerts if a.window == "24h/1h"]
+    assert [("firing", 20)] == [(a.status, a.count) for a in rolling]
+    assert rolling[0].window_end - rolling[0].window_start == timedelta(hours=24)
+    assert rolling[0].window_start <= END - timedelta(microseconds=1) < rolling[0].window_end
+    assert 24 == len({c.key for c in out.counts if c.count.window == "24h/1h"})  # counts: every window
+    # Ten hours later, more in the region: the rolling count rises, the alert is the same one.
+    later = run(tables, runtime, result("b", {"RU-ROS": 30}, end=END + timedelta(hours=10)))
+    again = [a for a in later.alerts if a.window == "24h/1h"]
+    assert [("escalated", 50, rolling[0].alert_id)] == [(a.status, a.count, a.alert_id) for a in again]
+    # A day after the first burst only the second is left (30, still above resolve); a day
+    # after the second nothing is: resolved, once.
+    events = []
+    for hours in range(11, 40):
+        tick = pipeline.apply_tick(
+            tables["buckets"], tables["alerts"], runtime, END + timedelta(hours=hours), 0
+        )
+        events += [(a.status, a.count) for a in tick.alerts if a.window == "24h/1h"]
+    assert [("resolved", 0)] == events
+
+
+def test_a_new_burst_after_resolution_is_a_new_rolling_alert(tables: dict[str, Any]) -> None:
+    runtime = _rolling_runtime()
+    first = run(tables, runtime, result("a", {"RU-VOR": 20}, end=END))
+    pipeline.apply_tick(tables["buckets"], tables["alerts"], runtime, END + timedelta(hours=30), 0)
+    second = run(tables, runtime, result("b", {"RU-VOR": 20}, end=END + timedelta(hours=31)))
+    ids = [
+        a.alert_id
+        for out in (first, second)
+        for a in out.alerts
+        if a.window == "24h/1h" and a.status == "firing"
+    ]
+    assert 2 == len(set(ids))
+
+
+def test_a_statement_older_than_the_rolling_window_does_not_touch_its_alert(tables: dict[str, Any]) -> None:
+    """A late statement (within grace) from before the last 24 hours corrects past windows' counts
+    but not the rolling count as of now: no rolling alert fires for it."""
+    runtime = _rolling_runtime()
+    run(tables, runtime, result("now", {"RU-BRY": 1}, end=END + timedelta(hours=30)))
+    late = run(tables, runtime, result("old", {"RU-BRY": 40}, end=END + timedelta(hours=2)))
+    assert [] == [a for a in late.alerts if a.window == "24h/1h"]
+    assert any(c.count.count == 40 for c in late.counts if c.count.window == "24h/1h")
