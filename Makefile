@@ -33,7 +33,7 @@ test: $(STAMP) system-deps lint ## Set everything up and run the whole test suit
 	@if command -v java >/dev/null 2>&1; then $(BIN)/python -m tests.support.kafka_jars; else echo "no java: integration tests use the embedded Tansu broker"; fi
 	$(BIN)/pytest -q
 
-test-faults: $(STAMP) system-deps ## Fault suite: two workers, SIGKILL mid-stream, exact counts (not in `make test` yet)
+test-faults: $(STAMP) system-deps ## Only the fault suite (two workers, SIGKILLs mid-stream, exact counts)
 	@if command -v java >/dev/null 2>&1; then $(BIN)/python -m tests.support.kafka_jars; fi
 	$(BIN)/pytest -q -m fault
 
