@@ -10,11 +10,13 @@ reports; padded with neutral colour text to ``--size``) at ``--rate`` reports/s,
 all along. The worker's VmRSS (``/proc/PID/status``) is sampled every ``--every`` seconds.
 Growth = RSS at the end / RSS at the end of ``--warmup`` (default: the first fifth of the
 run, at least 60 s) - 1; target < 5 %. Table state grows with every new statement, region
-hour and alert window (nothing is expired yet), so a run of new reports measures state growth
-plus any leak; ``--pool N`` cycles over N reports with their ids (exact redeliveries, which change
+hour and alert window until retention expires it, so a run of new reports measures state
+growth plus any leak; ``--pool N`` cycles over N reports with their ids (exact redeliveries, which change
 no state once seen) and so measures the leak alone. Also prints the worker's consumer lag at the end
-(reports produced minus reports consumed): a worker that falls behind holds a backlog,
-which is not a leak. Ctrl-C stops the worker and the broker and removes temp files.
+(reports produced minus reports consumed) and, every sample, how far the statement and
+region stages are behind (``stage lag``) and how many keys the tables hold: a worker that
+falls behind holds a backlog, and state grows until retention expires it; neither is a leak.
+Ctrl-C stops the worker and the broker and removes temp files.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
@@ -37,6 +40,7 @@ from tests.bench._common import (
 )
 from tests.bench._single import Setup, start_setup
 from tests.bench._workers import metric_or_nan
+from tests.bench.bench_backfill import stage_lag
 
 TARGET_GROWTH = 0.05
 
@@ -66,6 +70,14 @@ async def produce(setup: Setup, payloads: list[tuple[bytes, bytes]], rate: float
     return sent
 
 
+def metric_or_nan_labels(handle: Any, name: str, labels: dict[str, str]) -> float:
+    """One labelled sample of a worker's metric, NaN when the worker does not answer."""
+    try:
+        return float(handle.metric(name, labels))
+    except (OSError, ValueError):
+        return float("nan")
+
+
 async def run(args: argparse.Namespace, cleanup: Cleanup) -> None:
     """Broker + worker, steady production, RSS samples and growth."""
     setup = await start_setup(args.broker, cleanup, "bench-mem")
@@ -83,7 +95,7 @@ async def run(args: argparse.Namespace, cleanup: Cleanup) -> None:
     cpu0 = cpu_seconds(pid) or 0.0
     samples: list[tuple[float, int]] = []
     print(f"  producing {args.rate:,.0f} reports/s for {args.minutes:g} min; warm-up {warmup:.0f} s")
-    print(f"  {'t (s)':>7} {'RSS MiB':>9} {'consumed':>10}")
+    print(f"  {'t (s)':>7} {'RSS MiB':>9} {'consumed':>10} {'table keys':>10} {'stage lag':>9}")
     try:
         while (elapsed := time.monotonic() - began) < duration:
             rss = rss_kib(pid)
@@ -92,7 +104,13 @@ async def run(args: argparse.Namespace, cleanup: Cleanup) -> None:
                 raise RuntimeError(f"worker exited ({code}); see {setup.worker.log_path}")
             samples.append((elapsed, rss))
             consumed = metric_or_nan(setup.worker, "skytally_reports_consumed_total")
-            print(f"  {elapsed:>7.0f} {rss / 1024:>9.1f} {consumed:>10,.0f}", flush=True)
+            keys = sum(  # state held (refreshed every 30 s by the worker): growth here is not a leak
+                metric_or_nan_labels(setup.worker, "skytally_table_keys", {"table": table})
+                for table in ("statements", "region-buckets", "alert-state")
+            )
+            lag = stage_lag(setup)  # stages 2 and 3 behind: a backlog held, not a leak
+            row = f"{elapsed:>7.0f} {rss / 1024:>9.1f} {consumed:>10,.0f} {keys:>10,.0f} {lag:>9,.0f}"
+            print(f"  {row}", flush=True)
             await asyncio.sleep(args.every)
     finally:
         stop.set()
