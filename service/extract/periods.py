@@ -92,20 +92,26 @@ def _from_utc(day: date, hour: int, minute: int, zone: str) -> datetime:
     return utc.astimezone(_OFFSETS[offset])
 
 
-def _date(m: re.Match[str], year: int) -> date | None:
+def _date(m: re.Match[str], published: date) -> date | None:
+    """The day a "January 1" names: in the year that puts it nearest the publication date
+    (a report published on December 31 in UTC about "January 1" Moscow time is about the
+    next year's)."""
     day = m.group("d1") or m.group("d2")
     month = m.group("m1") or m.group("m2")
-    try:
-        return date(year, lx.MONTHS[month], int(day))
-    except (ValueError, KeyError):
-        return None
+    found: list[date] = []
+    for year in (published.year - 1, published.year, published.year + 1):
+        try:
+            found.append(date(year, lx.MONTHS[month], int(day)))
+        except (ValueError, KeyError):
+            continue
+    return min(found, key=lambda d: abs((d - published).days), default=None)
 
 
 def _weekday_date(published: date, weekday: int) -> date:
     return published - timedelta(days=(published.weekday() - weekday) % 7)
 
 
-def _clocks(sentence: str, year: int, published: date) -> list[_Clock]:
+def _clocks(sentence: str, published: date) -> list[_Clock]:
     has_utc = ("gmt" in sentence or "utc" in sentence) and _UTC.search(sentence) is not None
     out: list[_Clock] = []
     for m in _CLOCK.finditer(sentence):
@@ -122,7 +128,7 @@ def _clocks(sentence: str, year: int, published: date) -> list[_Clock]:
         if hour > 24 or minute > 59:
             continue
         dm = _DATE_AFTER.match(sentence, m.end())
-        day = _date(dm, year) if dm else None
+        day = _date(dm, published) if dm else None
         if day is None:
             wm = _WEEKDAY_AFTER.match(sentence, m.end())
             if wm:
@@ -138,20 +144,19 @@ def find_period(
     """(start, end) of the reported window from the clock times in the given sentences."""
     if published is None:
         return None, None
-    year = published.year
     starts: list[datetime] = []
     ends: list[datetime] = []
     night: date | None = None
     for sent in sentences:
         nm = _NIGHT.search(sent) if ("night" in sent or "ніч на" in sent or "ночь на" in sent) else None
         if nm:
-            night = _date(nm, year) or night
+            night = _date(nm, published) or night
     base = night or published
     for sent in sentences:
         if not _HINT.search(sent) or not _CONTEXT.search(sent):
             continue
         clocks = [
-            c for c in _clocks(sent, year, published) if not _SKIP.search(sent[max(0, c.pos - 50) : c.pos])
+            c for c in _clocks(sent, published) if not _SKIP.search(sent[max(0, c.pos - 50) : c.pos])
         ]
         k = 0
         while k < len(clocks):

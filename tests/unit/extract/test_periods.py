@@ -95,6 +95,24 @@ CASES: list[tuple[str, str, str, dt.date, str | None, str | None]] = [
         "2025-06-01T12:00+03:00",
     ),
     (
+        "new_year_published_the_day_before_in_utc",
+        "en",
+        "From 00:00 to 01:00 Moscow time on January 1, air defences shot down four drones over the Oryol "
+        "Region.",
+        dt.date(2026, 12, 31),
+        "2027-01-01T00:00+03:00",
+        "2027-01-01T01:00+03:00",
+    ),
+    (
+        "last_night_of_the_year_published_on_new_years_day",
+        "ru",
+        "В период с 22:00 31 декабря до 02:00 1 января по московскому времени над Курской областью "
+        "сбиты три беспилотника.",
+        dt.date(2027, 1, 1),
+        "2026-12-31T22:00+03:00",
+        "2027-01-01T02:00+03:00",
+    ),
+    (
         "alert_time_ignored",
         "uk",
         "Тривогу оголосили о 23:10. Над Полтавщиною збито два дрони.",
