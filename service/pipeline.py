@@ -35,7 +35,7 @@ from service.errors import InputError
 from service.extract import extract_report
 from service.models import AlertEvent, AlertEvidence, ExtractionResult, RegionCount
 from service.watermark import ChannelWatermark
-from service.windows import WindowSpec, bucket_of, buckets_in, placement_time
+from service.windows import WindowSpec, bucket_of, buckets_in, placement_time, to_utc
 
 log = structlog.get_logger("skytally.pipeline")
 
@@ -76,9 +76,21 @@ def read_message(raw: bytes | None, *, max_bytes: int, message_time: datetime) -
     result.url = report.url
     result.published_at = published
     result.language = result.language or report.language
-    result.event_time = placement_time(result.period_end, published, message_time)
+    period_end = result.period_end
+    reference = published or message_time
+    if period_end is not None and to_utc(period_end) > to_utc(reference) + FUTURE_TOLERANCE:
+        # A report cannot describe what happens after it was published: a misread date would
+        # carry its partition's stream time far ahead and make everything after it late.
+        result.warnings.append("period_after_publication")
+        period_end = None
+    result.event_time = placement_time(period_end, published, message_time)
     result.fingerprint = statement_fingerprint(result)
     return result
+
+
+#: How far a stated period may end after the report's publication: a day (publication times
+#: are often a date without a time, read as midnight) and three hours of clock and zone slack.
+FUTURE_TOLERANCE = timedelta(hours=27)
 
 
 def merge_result(

@@ -221,6 +221,21 @@ def test_stage_one_fills_metadata_and_event_time() -> None:
     assert res.event_time is not None
 
 
+def test_a_period_ending_after_publication_is_not_trusted_for_placement() -> None:
+    """A misread date days ahead of publication would drag its partition's stream time along
+    (everything after it would look late): the report is placed at its publication instead."""
+    body = {
+        "id": "r2",
+        "published_at": "2026-11-20T10:00:00+00:00",
+        "text": "From 20:00 to 23:00 Moscow time on November 25, air defences shot down three drones "
+        "over the Kursk Region.",
+    }
+    res = pipeline.read_message(json.dumps(body).encode(), max_bytes=4096, message_time=END)
+    assert res.period_end is not None and res.period_end.day == 25  # what the text says stays
+    assert datetime(2026, 11, 20, 10, 0, tzinfo=UTC) == res.event_time
+    assert "period_after_publication" in res.warnings
+
+
 def test_baseline_rule_fires_on_a_region_far_above_its_usual_day(
     tables: dict[str, Any], runtime: Any
 ) -> None:
