@@ -25,7 +25,9 @@ _CLOCK = re.compile(
     r"[0-2]\d[0-5]\d\s*(?:gmt|utc)))(?!\d|:\d)"
 )
 _DATE_AFTER = re.compile(
-    r"\s{0,3}(?:(?:moscow|kyiv|local)\s+time\s*)?(?:\([^()\n]{0,30}\)\s*)?(?:on\s+|of\s+)?"
+    r"\s{0,3}(?:(?:moscow|kyiv|local)\s+time\s*|(?:по\s+)?мск\.?\s*"
+    r"|по\s+(?:московскому|киевскому|местному)\s+времени\s*|за\s+(?:київським|місцевим)\s+часом\s*)?"
+    r"(?:\([^()\n]{0,30}\)\s*)?(?:on\s+|of\s+)?"
     rf"(?:(?P<d1>\d{{1,2}})\s+(?P<m1>{_MONTH_ALT})\b|(?P<m2>{_MONTH_ALT})\s+(?P<d2>\d{{1,2}})\b)"
 )
 _NIGHT = re.compile(
