@@ -23,6 +23,8 @@ from service.models import ExtractionResult
 
 #: Corroboration lists are capped so a viral statement cannot grow state without bound.
 MAX_OUTLETS_KEPT = 50
+#: Outlet URLs a region update, a window count and an alert's evidence carry (newest kept).
+MAX_URLS = 20
 
 StatementState = dict[str, Any]
 BucketState = dict[str, Any]
@@ -84,15 +86,22 @@ class RegionUpdate:
     generation: int = 0
     #: The statement was replaced by its source's revision: this region's figure is withdrawn.
     retract: bool = False
+    #: URLs of the outlets that carried the statement (corroboration), newest last.
+    urls: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for a Kafka message value (every field is a plain value: no deep copy)."""
-        return {name: getattr(self, name) for name in _UPDATE_ORDER}
+        out = {name: getattr(self, name) for name in _UPDATE_ORDER}
+        out["urls"] = list(self.urls)
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RegionUpdate:
         """Inverse of :meth:`to_dict`; fields a newer version added are ignored (rolling upgrades)."""
-        return cls(**{k: v for k, v in data.items() if k in _UPDATE_FIELDS})
+        fields_ = {k: v for k, v in data.items() if k in _UPDATE_FIELDS}
+        if "urls" in fields_:
+            fields_["urls"] = tuple(str(u) for u in fields_["urls"] or ())
+        return cls(**fields_)
 
 
 _UPDATE_ORDER = tuple(f.name for f in fields(RegionUpdate))
@@ -148,6 +157,7 @@ def merge_statement(
 def region_updates(state: StatementState) -> list[RegionUpdate]:
     """The statement's current figure for each of its regions (zero, withdrawn, if superseded)."""
     withdrawn = bool(state.get("superseded_by"))
+    urls = tuple(o["url"] for o in state.get("outlets", []) if o.get("url"))[-MAX_URLS:]
     return [
         RegionUpdate(
             fingerprint=str(state["fingerprint"]),
@@ -164,6 +174,7 @@ def region_updates(state: StatementState) -> list[RegionUpdate]:
             outlets=int(state.get("n_reports", 0)),
             generation=int(state.get("generation", 0)),
             retract=withdrawn,
+            urls=urls,
         )
         for code, row in sorted(state["regions"].items())
     ]
@@ -300,6 +311,8 @@ def merge_bucket(state: BucketState | None, update: RegionUpdate) -> tuple[Bucke
         "confidence": update.confidence,
         "region": update.region,
     }
+    if update.urls:
+        entry["urls"] = list(update.urls)
     if update.generation:
         entry["generation"] = update.generation
     if update.retract:

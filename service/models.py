@@ -115,6 +115,9 @@ class RegionCount(_Model):
     count: int = Field(ge=0)
     statements: int = Field(ge=0, description="Distinct statements counted (republications count once)")
     outlets: int = Field(ge=0, description="Reports that carried them")
+    urls: list[str] = Field(
+        default_factory=list, description="URLs of the outlets that carried them (corroboration, at most 20)"
+    )
     updated_at: datetime
 
 
@@ -127,6 +130,9 @@ class AlertEvidence(_Model):
     evidence: str = ""
     confidence: float = 0.0
     outlets: int = Field(default=1, ge=0, description="Reports that carried this statement")
+    urls: list[str] = Field(
+        default_factory=list, description="URLs of the outlets that carried it (at most 20)"
+    )
 
 
 class AlertEvent(_Model):

@@ -15,6 +15,7 @@ import structlog
 from pydantic import ValidationError
 
 from service.aggregate import (
+    MAX_URLS,
     RegionUpdate,
     bucket_count,
     bucket_statements,
@@ -324,9 +325,20 @@ def region_count(
         count=total,
         statements=len(statements),
         outlets=sum(int(s.get("outlets", 1)) for s in statements.values()),
+        urls=_window_urls(statements),
         updated_at=now,
     )
     return count, statements
+
+
+def _window_urls(statements: dict[str, Any]) -> list[str]:
+    """The outlet URLs of a window's statements, largest figure first, at most MAX_URLS."""
+    out: list[str] = []
+    for s in sorted(statements.values(), key=lambda s: -int(s["count"])):
+        for url in s.get("urls") or ([s["url"]] if s.get("url") else []):
+            if url not in out:
+                out.append(url)
+    return out[:MAX_URLS]
 
 
 def count_message(
@@ -381,6 +393,7 @@ def evidence_of(statements: dict[str, Any]) -> tuple[AlertEvidence, ...]:
             evidence=s.get("evidence", "")[:500],
             confidence=s.get("confidence", 0.0),
             outlets=s.get("outlets", 1),
+            urls=list(s.get("urls") or ([s["url"]] if s.get("url") else [])),
         )
         for s in rows[:10]
     )

@@ -38,7 +38,8 @@ class RegionCountsView:
     def apply(self, value: dict[str, Any]) -> None:
         """Fold one region-counts record (later offsets of a key win)."""
         key = f"{value['window']}|{value['window_start']}|{value['code']}"
-        self.latest[key] = {k: value[k] for k in ("window", *_ROW_FIELDS)}
+        self.latest[key] = {k: value[k] for k in ("window", *_ROW_FIELDS) if k != "urls"}
+        self.latest[key]["urls"] = value.get("urls", [])  # absent in records of older versions
         end = value["window_end"]
         if self.newest_end is None or datetime.fromisoformat(end) > datetime.fromisoformat(self.newest_end):
             self.newest_end = end
@@ -86,7 +87,7 @@ class RegionCountsView:
         return {"stream_time": newest_end.isoformat() if newest_end else None, "windows": out}
 
 
-_ROW_FIELDS = ("region", "code", "window_start", "window_end", "count", "statements", "outlets")
+_ROW_FIELDS = ("region", "code", "window_start", "window_end", "count", "statements", "outlets", "urls")
 
 
 def _row(value: dict[str, Any]) -> dict[str, Any]:

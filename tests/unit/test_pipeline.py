@@ -102,6 +102,23 @@ def test_republication_counts_once(tables: dict[str, Any], runtime: Any) -> None
     assert 2 == next(c.count.outlets for c in out.counts if c.count.window == "1h")
 
 
+def test_every_outlets_url_reaches_the_window_count_and_the_alert_evidence(
+    tables: dict[str, Any], runtime: Any
+) -> None:
+    """Corroboration: the URLs of all outlets carrying a statement, not only the first one."""
+    first = run(tables, runtime, result("a", {"RU-ROS": 8}, source="mod"))
+    second = run(tables, runtime, result("b", {"RU-ROS": 8}, source="wire"))
+    urls = ["https://example.org/a", "https://example.org/b"]
+    assert urls == next(c.count.urls for c in second.counts if c.count.window == "1h")
+    assert urls == next(c.value["urls"] for c in second.counts if c.count.window == "1h")
+    fired = [a for a in first.alerts if a.window == "1h" and a.status == "firing"]
+    assert [["https://example.org/a"]] == [e.urls for e in fired[0].evidence]
+    # the evidence of events after the second outlet (re-notify, resolve) carries both
+    closed = run(tables, runtime, result("c", {"RU-KRS": 1}, end=END + timedelta(hours=40), source="x"))
+    resolved = [a for a in closed.alerts if (a.code, a.window, a.status) == ("RU-ROS", "1h", "resolved")]
+    assert [urls] == [e.urls for e in resolved[0].evidence]
+
+
 def test_redelivered_report_republishes_the_same_counts_and_fires_nothing(
     tables: dict[str, Any], runtime: Any
 ) -> None:
