@@ -83,7 +83,22 @@ def on_count(
     """
     key = f"{count.window}|{count.window_start.isoformat()}|{count.code}"
     stored = alerts.get(key) or {}
-    wc = WindowCount(
+    wc = _window_count(count, evidence)
+    rules = rules_of(runtime)
+    history = _history(alerts, runtime, rules, wc)
+    state, events = evaluate(rules, stored.get("engine"), wc, now, history=history)
+    if state is None and not stored:
+        return events
+    if state != stored.get("engine") or events:
+        alerts[key] = _stored_state(count, state, events, stored, partition)
+        if state is not None:
+            _index_for_closing(alerts, key, count.window_end, partition, closing_line)
+    return events
+
+
+def _window_count(count: RegionCount, evidence: tuple[AlertEvidence, ...]) -> WindowCount:
+    """What the alert engine sees of a window count."""
+    return WindowCount(
         window=count.window,
         window_start=count.window_start,
         window_end=count.window_end,
@@ -93,26 +108,27 @@ def on_count(
         evidence=evidence,
         confidence=min((e.confidence for e in evidence), default=1.0),
     )
-    rules = rules_of(runtime)
-    history = _history(alerts, runtime, rules, wc)
-    state, events = evaluate(rules, stored.get("engine"), wc, now, history=history)
-    if state is None and not stored:
-        return events
-    if state != stored.get("engine") or events:
-        alerts[key] = {
-            "engine": state,
-            "last": events[-1].model_dump(mode="json") if events else stored.get("last"),
-            "partition": partition,
-            "window": count.window,
-            "window_start": count.window_start.isoformat(),
-            "window_end": count.window_end.isoformat(),
-            "code": count.code,
-            "region": count.region,
-            "count": count.count,
-        }
-        if state is not None:
-            _index_for_closing(alerts, key, count.window_end, partition, closing_line)
-    return events
+
+
+def _stored_state(
+    count: RegionCount,
+    state: dict[str, Any] | None,
+    events: list[AlertEvent],
+    stored: dict[str, Any],
+    partition: int,
+) -> dict[str, Any]:
+    """The alert-state table value: the engine state, the last event and the window it is for."""
+    return {
+        "engine": state,
+        "last": events[-1].model_dump(mode="json") if events else stored.get("last"),
+        "partition": partition,
+        "window": count.window,
+        "window_start": count.window_start.isoformat(),
+        "window_end": count.window_end.isoformat(),
+        "code": count.code,
+        "region": count.region,
+        "count": count.count,
+    }
 
 
 def rolling_key(window: str, code: str) -> str:
@@ -145,34 +161,14 @@ def on_rolling(
     key = rolling_key(count.window, count.code)
     stored = alerts.get(key) or {}
     engine = stored.get("engine")
-    wc = WindowCount(
-        window=count.window,
-        window_start=count.window_start,
-        window_end=count.window_end,
-        region=count.region,
-        code=count.code,
-        count=count.count,
-        evidence=evidence,
-        confidence=min((e.confidence for e in evidence), default=1.0),
-    )
+    wc = _window_count(count, evidence)
     state, events = evaluate(rules_of(runtime), engine, wc, now)
     if state is not None and not state.get("episode_start"):
         state["episode_start"] = count.window_start.isoformat()
     if state is None and not stored:
         return events
     if state != engine or events:
-        alerts[key] = {
-            "engine": state,
-            "last": events[-1].model_dump(mode="json") if events else stored.get("last"),
-            "partition": partition,
-            "window": count.window,
-            "window_start": count.window_start.isoformat(),
-            "window_end": count.window_end.isoformat(),
-            "code": count.code,
-            "region": count.region,
-            "count": count.count,
-            "rolling": True,
-        }
+        alerts[key] = {**_stored_state(count, state, events, stored, partition), "rolling": True}
     codes = rolling_codes(alerts, partition)
     if state is not None and count.code not in codes:
         alerts[rolling_index_key(partition)] = {"codes": sorted([*codes, count.code])}
