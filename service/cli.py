@@ -8,9 +8,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
 from faust.cli import argument, option
 
 from service import agents as _agents  # noqa: F401 - registers the agents
+from service import state_dir
 from service import web as _web  # noqa: F401 - registers the web views
 from service.app import app, runtime
 from service.errors import SkytallyError
@@ -292,7 +294,39 @@ def main() -> None:
             asyncio.run(ensure_topics(runtime.settings))
         except SkytallyError as exc:
             _fail(str(exc))
+        if state_dir.persistent(runtime.settings.store):
+            run_worker_on_state_dir(Path(app.conf.tabledir))
+            return
     app.main()
+
+
+def run_worker_on_state_dir(tabledir: Path) -> None:
+    """Run the worker holding its table directory (see service.state_dir)."""
+    log = structlog.get_logger("skytally")
+    try:
+        held = state_dir.claim(tabledir)
+    except SkytallyError as exc:
+        _fail(str(exc))
+        return
+    if held.wiped:
+        runtime.metrics.state_wipes.inc()
+        log.warning(
+            "state_wiped_after_unclean_shutdown",
+            tabledir=str(tabledir),
+            previous=held.previous,
+            removed=held.wiped,
+            hint="the last worker on this directory did not stop cleanly; "
+            "its tables are rebuilt from their changelogs",
+        )
+    code: Any = 1
+    try:
+        app.main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+        raise
+    finally:
+        held.release(clean=code in (0, None))
 
 
 if __name__ == "__main__":

@@ -100,6 +100,12 @@ class Metrics:
             ["window"],
             registry=registry,
         )
+        self.state_wipes = Counter(
+            "skytally_state_wipes_total",
+            "Local table stores deleted at start because the last run on the directory crashed "
+            "(rebuilt from the changelogs).",
+            registry=registry,
+        )
         self.extraction_seconds = Histogram(
             "skytally_extraction_seconds",
             "Time to extract one report.",

@@ -105,9 +105,6 @@ def differences(expected: dict[str, int], counts: dict[str, int]) -> str:
         # memory: a killed worker is replaced by one with an empty state directory (a new pod)
         "memory://",
         # RocksDB: the killed worker restarts on its own state directory (a pod and its volume).
-        # Not in the default run: 1 loss in ~22 runs remains (window counts of one region
-        # partition short after a restart on its own state directory, cause open); it runs in
-        # `make test-faults` until that is found.
         pytest.param("rocksdb://", marks=pytest.mark.rocksdb_fault),
     ],
 )
@@ -157,6 +154,9 @@ def test_sigkill_mid_stream_keeps_counts_exact(broker: Any, tmp_path: Path, stor
             workers[victim].proc.kill()
             workers[victim].proc.wait(10)
             workers[victim] = launch(victim)
+            if store != "memory://":  # restarted on the crashed worker's directory: rebuilt
+                log = workers[victim].log_path.read_text(encoding="utf-8", errors="replace")
+                assert "state_wiped_after_unclean_shutdown" in log, log[-3000:]
 
         ids = processed_ids(
             broker.bootstrap, env["SKYTALLY_TOPIC_INTERCEPTIONS"], {r["id"] for r in reports}, 240
