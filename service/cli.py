@@ -310,14 +310,18 @@ def run_worker_on_state_dir(tabledir: Path) -> None:
         return
     if held.wiped:
         runtime.metrics.state_wipes.inc()
-        log.warning(
-            "state_wiped_after_unclean_shutdown",
-            tabledir=str(tabledir),
-            previous=held.previous,
-            removed=held.wiped,
-            hint="the last worker on this directory did not stop cleanly; "
-            "its tables are rebuilt from their changelogs",
-        )
+
+        async def report_wipe() -> None:  # logged once the worker's JSON logging is set up
+            log.warning(
+                "state_wiped_after_unclean_shutdown",
+                tabledir=str(tabledir),
+                previous=held.previous,
+                removed=held.wiped,
+                hint="the last worker on this directory did not stop cleanly; "
+                "its tables are rebuilt from their changelogs",
+            )
+
+        app.task(report_wipe)
     code: Any = 1
     try:
         app.main()

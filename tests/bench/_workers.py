@@ -25,6 +25,20 @@ from service.demo import worker_command
 from tests.bench._common import REPO_ROOT, cpu_seconds
 from tests.support.skytally_worker import WorkerHandle
 
+#: Where workers run from: the repository (pure Python), or build/mypyc after `make compile`
+#: (``use_compiled``). ``python -m`` puts its working directory first on sys.path, so the
+#: directory decides which build of the extractor a worker imports.
+WORKER_ROOT = {"cwd": REPO_ROOT}
+
+
+def use_compiled() -> Path:
+    """Run every worker started from now on with the mypyc-compiled extractor (``make compile``)."""
+    root = REPO_ROOT / "build" / "mypyc"
+    if not any((root / "service" / "extract").glob("text*.so")):
+        raise SystemExit("no compiled extractor in build/mypyc: run `make compile` first")
+    WORKER_ROOT["cwd"] = root
+    return root
+
 
 def spawn_skytally_worker(
     env: dict[str, str], log_path: Path, loglevel: str = "info", profile: Path | None = None
@@ -38,7 +52,7 @@ def spawn_skytally_worker(
     prof = ["-m", "cProfile", "-o", str(profile)] if profile else []
     python, *rest = worker_command(port, loglevel)
     argv = [python, *prof, *rest]
-    proc = spawn(argv, log_path, cwd=REPO_ROOT, env=full)
+    proc = spawn(argv, log_path, cwd=WORKER_ROOT["cwd"], env=full)
     topics = {
         k.removeprefix("SKYTALLY_TOPIC_").lower().replace("_", "-"): v
         for k, v in env.items()

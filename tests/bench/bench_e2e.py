@@ -39,6 +39,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 
 from service.broker import stop_process
+from tests.bench import _workers
 from tests.bench._common import (
     Cleanup,
     cleanup_on_exit,
@@ -282,8 +283,13 @@ def main() -> None:
         help="ceilings to measure besides skytally: raw,trivial (empty: none)",
     )
     parser.add_argument("--profile", default=None, help="also run one worker under cProfile, stats to FILE")
+    parser.add_argument(
+        "--compiled", action="store_true", help="workers use the mypyc-compiled extractor (make compile)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep worker logs (temp dir is printed)")
     args = parser.parse_args()
+    if args.compiled:
+        print(f"workers run the compiled extractor from {_workers.use_compiled()}")
     print(
         f"bench_e2e: {args.messages:,} reports of {args.size} on {args.broker}, workers {args.workers}, "
         f"{args.runs} round(s)"

@@ -35,6 +35,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from service.synthetic import REGIONS, Statement, render
+from tests.bench import _workers
 from tests.bench._common import (
     Cleanup,
     cleanup_on_exit,
@@ -209,8 +210,13 @@ def main() -> None:
         "N = each statement carried by N outlets, like a real feed (alerts fire on the first)",
     )
     parser.add_argument("--profile", default=None, help="run the worker under cProfile, stats to FILE")
+    parser.add_argument(
+        "--compiled", action="store_true", help="workers use the mypyc-compiled extractor (make compile)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the worker log")
     args = parser.parse_args()
+    if args.compiled:
+        print(f"workers run the compiled extractor from {_workers.use_compiled()}")
     print(f"bench_latency: {args.rate:,.0f} reports/s for {args.seconds:.0f} s on {args.broker}")
     with cleanup_on_exit("latency", keep=args.keep) as cleanup, contextlib.suppress(asyncio.CancelledError):
         asyncio.run(run(args, cleanup))

@@ -28,6 +28,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from tests.bench import _workers
 from tests.bench._common import (
     Cleanup,
     cleanup_on_exit,
@@ -152,8 +153,13 @@ def main() -> None:
         help="cycle over this many reports (same ids: redeliveries change no state), "
         "to tell a leak from table growth; 0: every report new",
     )
+    parser.add_argument(
+        "--compiled", action="store_true", help="workers use the mypyc-compiled extractor (make compile)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the worker log")
     args = parser.parse_args()
+    if args.compiled:
+        print(f"workers run the compiled extractor from {_workers.use_compiled()}")
     print(f"bench_memory: {args.rate:,.0f} reports/s for {args.minutes:g} min on {args.broker}")
     with cleanup_on_exit("memory", keep=args.keep) as cleanup:
         asyncio.run(run(args, cleanup))

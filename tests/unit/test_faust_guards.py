@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
 from faust.transport.consumer import Consumer
 
 from service import faust_guards
@@ -118,3 +119,51 @@ async def test_worker_consumer_fetches_wait_at_most_100_ms() -> None:
         assert 100 == consumer._fetch_max_wait_ms
     finally:
         await consumer.stop()
+
+
+class _CommittingConsumer:
+    """Just enough of a faust Consumer for its own ``_commit_offsets`` to run."""
+
+    in_transaction = False
+
+    def __init__(self, accept: bool) -> None:
+        from collections import defaultdict
+
+        self.accept = accept
+        self._committed_offset: defaultdict[str, int | None] = defaultdict(lambda: None)
+        self.sent: list[dict[str, int]] = []
+        self.log = SimpleNamespace(dev=lambda *a, **k: None, info=lambda *a, **k: None)
+
+        async def flush() -> None:
+            return None
+
+        self.app = SimpleNamespace(
+            producer=SimpleNamespace(flush=flush),
+            tables=SimpleNamespace(on_commit=lambda offsets: None),
+            monitor=SimpleNamespace(on_tp_commit=lambda offsets: None),
+        )
+
+    def assignment(self) -> set[str]:
+        return {"updates:3"}
+
+    async def _commit(self, offsets: dict[str, int]) -> bool:
+        self.sent.append(dict(offsets))
+        return self.accept  # False: aiokafka's "already rebalanced"
+
+
+@pytest.mark.parametrize(("accepted", "recorded"), [(True, 120), (False, 80)])
+async def test_a_refused_commit_is_not_recorded_as_committed(accepted: bool, recorded: int) -> None:
+    """What skytally reads as committed (service.agents.committed_offset) is what Kafka has."""
+    faust_guards.install()
+    consumer = _CommittingConsumer(accept=accepted)
+    consumer._committed_offset["updates:3"] = 80
+    did = await Consumer._commit_offsets(consumer, {"updates:3": 120})  # type: ignore[arg-type]
+    assert (accepted, [{"updates:3": 120}]) == (did, consumer.sent)
+    assert recorded == consumer._committed_offset["updates:3"]
+
+
+async def test_a_refused_first_commit_leaves_no_committed_offset() -> None:
+    faust_guards.install()
+    consumer = _CommittingConsumer(accept=False)
+    assert not await Consumer._commit_offsets(consumer, {"updates:3": 7})  # type: ignore[arg-type]
+    assert "updates:3" not in consumer._committed_offset
