@@ -81,6 +81,25 @@ async def read_all(bootstrap: str, topic: str) -> list[Any]:
         await consumer.stop()
 
 
+def dump_topics(bootstrap: str, topics: list[str], folder: Path) -> None:
+    """Every record of ``topics`` as JSON lines under ``folder``, for the post-mortem of a failed run."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for topic in topics:
+        try:
+            records = asyncio.run(read_all(bootstrap, topic))
+        except Exception as exc:  # noqa: BLE001 - a dump is best effort; the failure is reported anyway
+            (folder / f"{topic}.error").write_text(repr(exc))
+            continue
+        with open(folder / f"{topic}.jsonl", "w", encoding="utf-8") as out:
+            for r in records:
+                row = {
+                    "p": r.partition, "o": r.offset, "ts": r.timestamp,
+                    "k": r.key.decode(errors="replace") if r.key else None,
+                    "v": r.value.decode(errors="replace") if r.value else None,
+                }
+                out.write(json.dumps(row) + "\n")
+
+
 def topic_counts(records: list[Any]) -> dict[str, int]:
     """The latest count per key of the region-counts topic (what a compacted topic keeps)."""
     latest: dict[str, int] = {}
@@ -158,21 +177,40 @@ def test_sigkill_mid_stream_keeps_counts_exact(broker: Any, tmp_path: Path, stor
                 log = workers[victim].log_path.read_text(encoding="utf-8", errors="replace")
                 assert "state_wiped_after_unclean_shutdown" in log, log[-3000:]
 
-        ids = processed_ids(
-            broker.bootstrap, env["SKYTALLY_TOPIC_INTERCEPTIONS"], {r["id"] for r in reports}, 240
-        )
-        assert {r["id"] for r in reports} <= ids
-        seen = wait_equal(workers, expected, timeout=120)
-        for port, counts in seen.items():
-            assert expected == counts, f"API of the worker on port {port}: {differences(expected, counts)}"
-        topic = env["SKYTALLY_TOPIC_REGION_COUNTS"]
         try:
-            records = asyncio.run(
-                consume_until(broker.bootstrap, topic, lambda seen: topic_counts(seen) == expected, 60)
-            )
+            check_final_counts(broker.bootstrap, env, workers, reports, expected)
         except AssertionError:
-            records = asyncio.run(read_all(broker.bootstrap, topic))
-        assert expected == topic_counts(records), f"{topic}: {differences(expected, topic_counts(records))}"
+            tables = ("statements", "region-buckets", "alert-state")
+            dump_topics(
+                broker.bootstrap,
+                [v for k, v in env.items() if k.startswith("SKYTALLY_TOPIC_")]
+                + [f"{env['SKYTALLY_APP_ID']}-{t}-changelog" for t in tables],
+                tmp_path / "topics",
+            )
+            raise
     finally:
         for worker in workers:
             worker.stop()
+
+
+def check_final_counts(
+    bootstrap: str,
+    env: dict[str, str],
+    workers: list[WorkerHandle],
+    reports: list[Any],
+    expected: dict[str, int],
+) -> None:
+    """Every report processed; every worker's API and the region-counts topic equal the truth."""
+    ids = processed_ids(bootstrap, env["SKYTALLY_TOPIC_INTERCEPTIONS"], {r["id"] for r in reports}, 240)
+    assert {r["id"] for r in reports} <= ids
+    seen = wait_equal(workers, expected, timeout=120)
+    for port, counts in seen.items():
+        assert expected == counts, f"API of the worker on port {port}: {differences(expected, counts)}"
+    topic = env["SKYTALLY_TOPIC_REGION_COUNTS"]
+    try:
+        records = asyncio.run(
+            consume_until(bootstrap, topic, lambda seen: topic_counts(seen) == expected, 60)
+        )
+    except AssertionError:
+        records = asyncio.run(read_all(bootstrap, topic))
+    assert expected == topic_counts(records), f"{topic}: {differences(expected, topic_counts(records))}"
