@@ -156,6 +156,7 @@ def test_sigkill_mid_stream_keeps_counts_exact(broker: Any, tmp_path: Path, stor
         return start_skytally_worker(state, tmp_path / f"w{launched}.log")
 
     workers = [launch(0), launch(1)]
+    restarted: list[WorkerHandle] = []
     try:
         payloads = [json.dumps(r).encode() for r in reports]
         chunks = KILLS + 1
@@ -173,9 +174,7 @@ def test_sigkill_mid_stream_keeps_counts_exact(broker: Any, tmp_path: Path, stor
             workers[victim].proc.kill()
             workers[victim].proc.wait(10)
             workers[victim] = launch(victim)
-            if store != "memory://":  # restarted on the crashed worker's directory: rebuilt
-                log = workers[victim].log_path.read_text(encoding="utf-8", errors="replace")
-                assert "state_wiped_after_unclean_shutdown" in log, log[-3000:]
+            restarted.append(workers[victim])
 
         try:
             check_final_counts(broker.bootstrap, env, workers, reports, expected)
@@ -188,6 +187,10 @@ def test_sigkill_mid_stream_keeps_counts_exact(broker: Any, tmp_path: Path, stor
                 tmp_path / "topics",
             )
             raise
+        if store != "memory://":  # each restarted on a crashed worker's directory: rebuilt
+            for worker in restarted:
+                log = worker.log_path.read_text(encoding="utf-8", errors="replace")
+                assert '"event": "state_wiped_after_unclean_shutdown"' in log, log[:3000]
     finally:
         for worker in workers:
             worker.stop()
