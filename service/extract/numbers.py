@@ -29,6 +29,7 @@ _NOT_AFTER_ARTICLE = frozenset(
         "battery unit units crew factory plant production fragment fragments debris wreckage part parts"
     )
 )
+_AND = frozenset({"and", "и", "і", "й", "та"})
 _TIME_AFTER = frozenset({"a", "p", "am", "pm", "gmt", "utc", "мск", "msk", "h", "год", "ч"})
 
 
@@ -247,8 +248,8 @@ def _bare_singular(toks: list[Token], i: int, lo: int, hi: int) -> Num | None:
     counted_before = any(
         toks[j].kind == "num" or toks[j].text in lx.NUMBER_WORDS for j in range(max(lo, i - 3), i)
     )
-    if counted_before:
-        return None
+    if counted_before or any(toks[j].text in lx.ORDINALS for j in range(max(lo, i - 6), i)):
+        return None  # "п'ятий збитий над містом дрон": the noun of an ordinal, not one more
     if w in lx.SINGULAR_WEAPONS and w not in _EN_SINGULAR:
         return Num(i, i + 1, 1, weapon=_weapon_of(w))
     if w == "бпла" and prev.endswith(("ий", "ый", "ой")):
@@ -347,6 +348,8 @@ def _look_right(toks: list[Token], hi: int, num: Num) -> None:
             return
         if t in _STOP_RIGHT or _is_verb(t):
             return
+        if t in _AND:
+            return  # "Курской области — 4 и Воронежской области": the next list item
         if t in ("of", "из", "із", "з") and j + 1 < hi and toks[j + 1].kind == "num":
             j += 2  # "13 of 16 drones": the noun after the launched figure
             continue

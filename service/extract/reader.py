@@ -13,7 +13,7 @@ from service.extract import lexicon as lx
 from service.extract.numbers import Num
 from service.extract.orphans import link_orphans
 from service.extract.places import PlaceRef
-from service.extract.segments import Segment, build_segments, resolve_respectively
+from service.extract.segments import REGION_NOUNS, Segment, build_segments, resolve_respectively
 from service.extract.statements import (
     ROW_KINDS,
     SentenceReading,
@@ -64,11 +64,15 @@ def read_sentence(
     ]
     for seg in deferred:
         seg.done = True
-    _pair_in_segments(pending, out, sentence, derived)
+    _pair_in_segments(toks, pending, out, sentence, derived)
     link_orphans(pending, out, sentence, derived, prior)
+    if out.totals and not out.statements and refs:
+        _official_region(toks, lo, refs, out)
     _parts(deferred, pending, out, sentence, derived)
     if len(out.statements) > 1:
         out.statements = _drop_breakdowns(out.statements, out, toks)
+    if out.statements and prior is not None and _breakdown_of(toks, lo, hi, prior, out.statements, sentence):
+        out.statements = []  # "12 над Курской областью. Из них 5 — над Курском": inside the 12
     if not out.statements and (
         any(n.vague_all for seg in pending if not seg.done for n in seg.nums)
         or any(n.all_of and not n.drop for n in nums)
@@ -162,8 +166,23 @@ def _absorb_all(seg: Segment, prev: Segment | None) -> None:
         prev.done = True
 
 
+def _dash_tail(toks: list[Token], seg: Segment, loc: list[PlaceRef]) -> bool:
+    """'... 12 drones over the territories of the Belgorod region — 6': the place and the
+    figure after its dash are one item; the figures before it are left for the orphans."""
+    if len(seg.nums) < 2 or len(loc) != 1:
+        return False
+    tail, ref = seg.nums[-1], loc[0]
+    k = ref.end
+    while k < tail.tok - 1 and toks[k].text in REGION_NOUNS:
+        k += 1
+    return tail.tok == k + 1 and toks[k].text in _ITEM_DASHES and not tail.each
+
+
+_ITEM_DASHES = frozenset(["—", "-"])
+
+
 def _pair_in_segments(
-    pending: list[Segment], out: SentenceReading, sentence: int, derived: int | None
+    toks: list[Token], pending: list[Segment], out: SentenceReading, sentence: int, derived: int | None
 ) -> None:
     """Pair counts with locative places inside each segment."""
     for i, seg in enumerate(pending):
@@ -178,6 +197,13 @@ def _pair_in_segments(
         ]
         if not loc:
             continue
+        if _dash_tail(toks, seg, loc):
+            res = make(seg.nums[-1:], loc[0], sentence, derived)
+            emit(out, res)
+            seg.stmt = res
+            seg.nums = seg.nums[:-1]
+            seg.refs = []
+            continue  # the figures before the item are left for the orphans (a total)
         if len(seg.nums) == len(loc) > 1:
             chunks = [([n], g) for n, g in zip(seg.nums, loc, strict=True)]
         else:
@@ -238,6 +264,17 @@ def _drop_breakdowns(sts: list[Statement], out: SentenceReading, toks: list[Toke
             keep.append(st)  # 'four over X: two in A district, two in B' (B not in the gazetteer)
             skip.update(parts)
             continue
+        if (
+            st.count is not None
+            and len(set(st.codes)) > 1
+            and len(parts) >= 2
+            and total == st.count
+            and all(set(sts[j].codes) <= set(st.codes) for j in parts)
+            and _marked(toks, st.pos + 1, sts[parts[0]].pos)
+        ):
+            # 'nine over the Tula and Ryazan regions: seven over Tula and two over Ryazan'
+            out.totals.append(Total(st.count, st.sentence, st.approx, st.lower))
+            continue
         if st.count is None or len(set(st.codes)) != 1 or not parts or total != st.count:
             keep.append(st)
             continue
@@ -249,6 +286,38 @@ def _drop_breakdowns(sts: list[Statement], out: SentenceReading, toks: list[Toke
         else:
             keep.append(st)
     return keep
+
+
+_OFFICIALS = frozenset(lx.words("governor губернатор губернатора глава главы мэр мэра голова голови"))
+
+
+def _official_region(toks: list[Token], lo: int, refs: list[PlaceRef], out: SentenceReading) -> None:
+    """'Глава Чувашии сообщил, что ...: сбиты три дрона': a claim that names no place of
+    interception belongs to the region of the one official who makes it (rule 20)."""
+    if any(r.role == "loc" for r in refs) or len(out.totals) != 1:
+        return
+    spk = {c for r in refs if r.role == "spk" and r.kind in ROW_KINDS for c in r.codes}
+    heads = [r for r in refs if r.role == "spk" and r.tok > lo and toks[r.tok - 1].text in _OFFICIALS]
+    if len(spk) != 1 or not heads or heads[0].tok - lo > 3:
+        return
+    tot = out.totals[0]
+    if tot.value is None or tot.increment or tot.scope != "none":
+        return
+    out.totals = []
+    out.statements.append(Statement([heads[0].codes[0]], tot.value, tot.sentence, tot.approx, tot.lower))
+
+
+def _breakdown_of(
+    toks: list[Token], lo: int, hi: int, prior: Statement, sts: list[Statement], sentence: int
+) -> bool:
+    """A sentence opening with 'из них' / 'of them' that only splits the previous sentence's
+    one-region figure into its towns and districts (a subset: rule 7)."""
+    if prior.sentence != sentence - 1 or prior.count is None or len(set(prior.codes)) != 1:
+        return False
+    if not _marked(toks, lo, min(hi, lo + 1)):
+        return False
+    counts = [st.count or 0 for st in sts]
+    return all(st.codes == prior.codes[:1] * len(st.codes) for st in sts) and sum(counts) <= prior.count
 
 
 def _last_value(nums: list[Num]) -> int | None:

@@ -119,10 +119,21 @@ def _named_after(toks: list[Token], i: int, hi: int, by_start: dict[int, tuple[i
     while k < hi and k <= i + 3:
         if k in by_start:
             return True
-        if toks[k].text not in ("of", "the"):
+        if toks[k].text not in _NAME_LEADS:
             return False
         k += 1
     return False
+
+
+# Words between a generic place noun and its own name: "над территорией Республики Адыгея",
+# "над территорией города Брянска", "over the territory of the Republic of Adygea".
+_NAME_LEADS = frozenset(
+    words(
+        "of the republic республики республика республике республикой республіки республіці "
+        "республіка города город городе міста місто місті городского городской округа округу "
+        "округ городу"
+    )
+)
 
 
 def _anaphor_context(

@@ -25,7 +25,22 @@ _CLAUSE_WORDS = frozenset(
     )
 )
 _CONNECTORS = frozenset([",", "and", "и", "і", "й", "та", "the", "over", "над", "of", "a"])
-_NEG_EXCEPT_NEXT = ("менее", "менше", "более", "уточн", "только", "лише", "лишь", "раз")
+# "не менее", "не уточнил", and "не долетіли до цілі" / "did not reach their targets" (they
+# were downed): a negation that does not deny the interception.
+_NEG_EXCEPT_NEXT = (
+    "менее",
+    "менше",
+    "более",
+    "уточн",
+    "только",
+    "лише",
+    "лишь",
+    "раз",
+    "долет",
+    "досягл",
+    "достиг",
+    "reach",
+)
 
 
 @dataclass(slots=True)
@@ -93,7 +108,7 @@ def build_segments(
     """
     cuts, cued, cue_flags, subset_words = _scan(toks, lo, hi, _protected(refs) if refs else _NOTHING)
     if cuts and _DASH_CUTS & {kind for _, kind in cuts}:
-        cuts = _breakdown_dashes(toks, hi, cuts, nums)
+        cuts = _breakdown_dashes(toks, hi, cuts, nums, {r.end for r in refs})
     segs: list[Segment] = []
     start = lo
     kinds: list[str] = []
@@ -151,10 +166,11 @@ def _fill(
 
 
 def _breakdown_dashes(
-    toks: list[Token], hi: int, cuts: list[tuple[int, str]], nums: list[Num]
+    toks: list[Token], hi: int, cuts: list[tuple[int, str]], nums: list[Num], ref_ends: set[int]
 ) -> list[tuple[int, str]]:
     """A spaced dash between a figure and another figure introduces a breakdown, like a colon
-    ("8 drones — 5 over Bryansk and 3 over Kursk"); every other dash is no cut ("Курская — 4")."""
+    ("8 drones — 5 over Bryansk and 3 over Kursk"); every other dash is no cut ("Курская — 4"),
+    nor is a dash right after a place ("12 БПЛА над Белгородской областью — 6, ...")."""
     out: list[tuple[int, str]] = []
     starts = {n.tok for n in nums}
     prev = -1
@@ -169,10 +185,24 @@ def _breakdown_dashes(
         )
         figure_after = nxt < hi and (toks[nxt].kind == "num" or toks[nxt].text in lx.NUMBER_WORDS)
         figure_before = any(n.tok < pos and n.tok > prev and not n.drop for n in nums)
-        if spaced and figure_after and figure_before and nxt in starts:
+        item = _after_place(toks, pos, ref_ends)
+        if spaced and figure_after and figure_before and nxt in starts and not item:
             out.append((pos, "colon"))
             prev = pos
     return out
+
+
+REGION_NOUNS = frozenset(
+    lx.words("области область обл . края край краю республики республіки області region oblast krai")
+)
+
+
+def _after_place(toks: list[Token], pos: int, ref_ends: set[int]) -> bool:
+    """The dash at ``pos`` follows a place name (and its region noun)."""
+    k = pos
+    while k > 0 and pos - k < 2 and toks[k - 1].text in REGION_NOUNS:
+        k -= 1
+    return k in ref_ends
 
 
 def _scan(
