@@ -13,7 +13,7 @@ does not count towards its own baseline.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from service.alerting.engine import History, WindowCount
@@ -21,6 +21,12 @@ from service.alerting.rules import RuleSet
 
 HistoryState = dict[str, Any]
 DAY = timedelta(days=1)
+
+
+def _key(t: datetime) -> str:
+    """A window start as stored: ISO 8601 in UTC. Keys of one format sort as their instants do,
+    so the history is filtered by comparing strings instead of parsing every key each time."""
+    return t.astimezone(UTC).isoformat()
 
 
 def keep_for(rules: RuleSet) -> timedelta:
@@ -33,7 +39,7 @@ def keep_for(rules: RuleSet) -> timedelta:
 
 def note_count(history: HistoryState | None, wc: WindowCount, *, keep: timedelta) -> HistoryState:
     """Record a window's latest count; returns a new dict trimmed to ``keep``."""
-    start = wc.window_start.isoformat()
+    start = _key(wc.window_start)
     out: HistoryState = {
         "since": history["since"] if history else start,
         "counts": {w: dict(c) for w, c in (history or {}).get("counts", {}).items()},
@@ -45,10 +51,10 @@ def note_count(history: HistoryState | None, wc: WindowCount, *, keep: timedelta
         window[start] = wc.count
     else:
         window.pop(start, None)
-    horizon = wc.window_start - keep
+    horizon = _key(wc.window_start - keep)
     for name in list(out["counts"]):
         counts = out["counts"][name]
-        for key in [k for k in counts if datetime.fromisoformat(k) < horizon]:
+        for key in [k for k in counts if k < horizon]:
             del counts[key]
         if not counts:
             del out["counts"][name]
@@ -68,22 +74,18 @@ def history_for(
         return History()
     since = datetime.fromisoformat(history["since"])
     start = wc.window_start
+    start_key = _key(start)
     mean: float | None = None
     baseline = rules.baseline.get(wc.window)
     if baseline is not None and since <= start - baseline.days * DAY:
-        lower = start - baseline.days * DAY
+        lower = _key(start - baseline.days * DAY)
         counts = history.get("counts", {}).get(wc.window, {})
-        total = sum(n for k, n in counts.items() if lower <= datetime.fromisoformat(k) < start)
+        total = sum(n for k, n in counts.items() if lower <= k < start_key)
         mean = total / max(1, (baseline.days * DAY) // step)
     quiet: float | None = None
     if rules.first_activity is not None:
-        earlier = [
-            datetime.fromisoformat(k)
-            for counts in history.get("counts", {}).values()
-            for k in counts
-            if datetime.fromisoformat(k) < start
-        ]
-        last = max(earlier, default=since)
+        earlier = [k for counts in history.get("counts", {}).values() for k in counts if k < start_key]
+        last = datetime.fromisoformat(max(earlier)) if earlier else since
         quiet = (start - last) / DAY
         if not earlier and since > start - rules.first_activity.quiet_days * DAY:
             quiet = None  # no activity seen, but not watched for long enough to say so
