@@ -76,10 +76,12 @@ async def read_all(bootstrap: str, topic: str) -> list[Any]:
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
         records: list[Any] = []
-        while any(await consumer.position(tp) < end for tp, end in ends.items()):
+        while True:
+            behind = [tp for tp, end in ends.items() if await consumer.position(tp) < end]
+            if not behind:
+                return records
             for batch in (await consumer.getmany(timeout_ms=500)).values():
                 records.extend(batch)
-        return records
     finally:
         await consumer.stop()
 
