@@ -86,8 +86,15 @@ class TestBroker(Protocol):
 
 
 def _kafka_cluster_id() -> str:
-    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (22 chars)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (22 chars).
+
+    Never starting with "-" (one id in 64 would), which ``kafka-storage format -t`` reads as an
+    option; Kafka's own ``Uuid.randomUuid`` avoids those ids for the same reason.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 _RUNNING: weakref.WeakSet[KafkaKRaft] = weakref.WeakSet()

@@ -10,13 +10,21 @@ from faust.transport.consumer import Consumer
 from service import faust_guards
 
 
+class _Flow:
+    def __init__(self, active: bool) -> None:
+        self.active = active
+
+    def is_active(self) -> bool:
+        return self.active
+
+
 def test_stale_generation_ack_is_refused_and_not_recorded() -> None:
     """A message fetched before a rebalance is let go of but its offset is never marked done."""
     faust_guards.install()
     message = SimpleNamespace(generation_id=1, acked=False, tp="reports:2", offset=59)
     unacked = {id(message)}
     consumer = SimpleNamespace(
-        app=SimpleNamespace(consumer_generation_id=2),
+        app=SimpleNamespace(consumer_generation_id=2, flow_control=_Flow(active=True)),
         _unacked_messages=SimpleNamespace(discard=lambda m: unacked.discard(id(m))),
         _acked={},
     )
@@ -167,3 +175,33 @@ async def test_a_refused_first_commit_leaves_no_committed_offset() -> None:
     consumer = _CommittingConsumer(accept=False)
     assert not await Consumer._commit_offsets(consumer, {"updates:3": 7})  # type: ignore[arg-type]
     assert "updates:3" not in consumer._committed_offset
+
+
+@pytest.mark.parametrize(("active", "recorded"), [(True, [41]), (False, [])])
+def test_no_ack_is_recorded_while_a_rebalance_is_under_way(active: bool, recorded: list[int]) -> None:
+    """faust skips held messages during a rebalance and acks them with the still-current
+    generation; recorded, those offsets would let a later commit skip unprocessed messages."""
+    from collections import defaultdict
+
+    faust_guards.install()
+    message = SimpleNamespace(
+        generation_id=7, acked=False, tp="interceptions:1", offset=41, topic="interceptions"
+    )
+    unacked = {id(message)}
+    consumer = SimpleNamespace(
+        app=SimpleNamespace(
+            consumer_generation_id=7,
+            flow_control=_Flow(active=active),
+            topics=SimpleNamespace(acks_enabled_for=lambda topic: True),
+        ),
+        _unacked_messages=SimpleNamespace(discard=lambda m: unacked.discard(id(m))),
+        _committed_offset=defaultdict(lambda: None),  # dropped at revocation
+        _acked_index=defaultdict(set),
+        _acked=defaultdict(list),
+        _n_acked=0,
+        _waiting_for_ack=None,
+    )
+    Consumer.ack(consumer, message)  # type: ignore[arg-type]
+    assert message.acked is True
+    assert set() == unacked
+    assert recorded == consumer._acked["interceptions:1"]
