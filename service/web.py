@@ -14,10 +14,13 @@ from service.app import app, runtime
 from service.kafka_admin import aiokafka_config
 from service.metrics import PerSecond
 from service.readmodel import AlertsView, OutputTopicsReader, RegionCountsView
+from service.sensors import CachedPrometheusMonitor
 from service.source_watch import SourcesView
 
 # faust's own sensor (consumer/producer/table metrics) and our domain metrics on one registry.
 setup_prometheus_sensors(app, pattern="/metrics", registry=runtime.registry, name_prefix="faust")
+# The same metrics, with the labelled series cached (service.sensors).
+app.monitor = CachedPrometheusMonitor(metrics=app.monitor._metrics)  # type: ignore[attr-defined]
 
 
 def _agents_healthy() -> tuple[bool, list[str]]:
