@@ -30,6 +30,7 @@ from service.errors import InputError
 from service.kafka_admin import aiokafka_config
 from service.metrics import PerSecond
 from service.models import DeadLetter
+from service.partitioner import CachedPartitioner
 from service.settings import Settings
 
 log = structlog.get_logger("skytally.ingest")
@@ -112,6 +113,7 @@ class ReportIngestor(Service):
         self.producer = AIOKafkaProducer(
             acks="all",
             linger_ms=5,
+            partitioner=CachedPartitioner(),
             max_request_size=max(1 << 20, self.settings.max_report_bytes * 2),
             **config,
         )
