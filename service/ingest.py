@@ -210,7 +210,7 @@ class ReportIngestor(Service):
                 continue
             metrics.extraction_seconds.observe(time.perf_counter() - started)
             metrics.reports_extracted.inc()
-            log.info(
+            log.debug(  # one line per report: debug (SKYTALLY_LOG_LEVEL=debug); metrics count them
                 "report_extracted",
                 report_id=result.id,
                 regions=len(result.interceptions),

@@ -54,6 +54,8 @@ def configure_structlog() -> None:
     """Route structlog through stdlib logging so one handler renders every record as JSON."""
     structlog.configure(
         processors=[
+            # Drop records below the logger's level before any work is done on them.
+            structlog.stdlib.filter_by_level,
             *_SHARED,
             structlog.processors.StackInfoRenderer(),
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
