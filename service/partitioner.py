@@ -13,8 +13,9 @@ from collections.abc import Sequence
 
 from aiokafka.partitioner import DefaultPartitioner, murmur2
 
-#: Keys remembered; the cache starts over when full (a few MB at most).
-MAX_KEYS = 50_000
+#: Keys remembered; the cache starts over when full (well under 1 MB; hot keys such as region
+#: codes are back after a few records, window keys are mostly new anyway).
+MAX_KEYS = 4_096
 
 
 class CachedPartitioner:

@@ -325,7 +325,7 @@ def hour_iso(hour: datetime) -> str:
     """``hour.isoformat()``, remembered: bucket keys name the same few hundred hours over and over."""
     text = _HOUR_ISO.get(hour)
     if text is None:
-        if len(_HOUR_ISO) > 50_000:
+        if len(_HOUR_ISO) > 4_096:
             _HOUR_ISO.clear()
         text = _HOUR_ISO[hour] = hour.isoformat()
     return text
