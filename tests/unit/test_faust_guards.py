@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from faust.transport.consumer import Consumer
@@ -205,3 +206,36 @@ def test_no_ack_is_recorded_while_a_rebalance_is_under_way(active: bool, recorde
     assert message.acked is True
     assert set() == unacked
     assert recorded == consumer._acked["interceptions:1"]
+
+
+def _acking_consumer(committed: int | None, acked: list[int], gaps: tuple[int, ...] = ()) -> Any:
+    from collections import defaultdict
+
+    from intervaltree import IntervalTree
+
+    consumer = SimpleNamespace(
+        _acked=defaultdict(list, {"updates:3": list(acked)}),
+        _acked_index=defaultdict(set, {"updates:3": set(acked)}),
+        _committed_offset=defaultdict(lambda: None, {"updates:3": committed}),
+        _gap=defaultdict(IntervalTree),
+    )
+    for gap in gaps:
+        consumer._gap["updates:3"].addi(gap, gap + 1)
+    return consumer
+
+
+@pytest.mark.parametrize(
+    ("committed", "acked", "gaps", "new"),
+    [
+        (100, [100, 101, 102], (), 103),  # the head is done: commit after the run
+        (100, [101, 102], (), None),  # message 100 never acked: faust would commit 103
+        (100, [101, 102], (100,), 103),  # 100 is a known gap (no record there)
+        (None, [5, 6], (), 7),  # nothing committed yet: faust's own rules
+    ],
+)
+def test_nothing_is_committed_past_an_unacked_message_at_the_committed_offset(
+    committed: int | None, acked: list[int], gaps: tuple[int, ...], new: int | None
+) -> None:
+    faust_guards.install()
+    consumer = _acking_consumer(committed, acked, gaps)
+    assert new == Consumer._new_offset(consumer, "updates:3")  # type: ignore[arg-type]
