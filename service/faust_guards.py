@@ -125,6 +125,7 @@ def _ack_current_generation_only(self: Consumer, message: Any) -> bool:
             message.acked = True
             self._unacked_messages.discard(message)
         counts["acks_during_rebalance"] += 1
+        log.info("ack_during_rebalance_not_recorded", tp=str(message.tp), offset=message.offset)
         return False
     if is_stale(message, self.app.consumer_generation_id):
         with ack_lock:
@@ -168,11 +169,21 @@ async def _commit_offsets_if_committed(
     return bool(did_commit)
 
 
+#: Per partition, the committed offset a commit was last held at (logged once each).
+_HELD: dict[Any, int] = {}
+
+
 def _new_offset_without_skipping(self: Consumer, tp: Any) -> int | None:
     acked = self._acked[tp]
     committed = self._committed_offset[tp]
     if acked and committed is not None and min(acked) > committed and not self._gap[tp].overlaps(committed):
         counts["commits_held_at_unacked_head"] += 1
+        if _HELD.get(tp) != committed:  # once per partition and offset: it can last until a rebalance
+            _HELD[tp] = committed
+            log.warning(
+                "commit_held_at_unacked_message", tp=str(tp), committed=committed, first_acked=min(acked),
+                hint="that message was not processed; it is read again after the next rebalance or restart",
+            )
         return None  # the message at the committed offset is not done: commit nothing yet
     result: int | None = _ORIGINAL_NEW_OFFSET(self, tp)
     return result

@@ -95,7 +95,8 @@ def worker_env(bootstrap: str, prefix: str, app_id: str, data_dir: Path, **extra
 def start_skytally_worker(env: dict[str, str], log_path: Path, timeout: float = 90.0) -> WorkerHandle:
     """Start ``python -m service worker`` and wait until /healthz answers."""
     port = free_port()
-    full = {**os.environ, **env, "SKYTALLY_WEB_PORT": str(port)}
+    # Unbuffered: a SIGKILLed worker's last log lines are what a post-mortem needs.
+    full = {**os.environ, **env, "SKYTALLY_WEB_PORT": str(port), "PYTHONUNBUFFERED": "1"}
     proc = spawn(worker_command(port), log_path, cwd=REPO_ROOT, env=full)
     topics = {
         k.removeprefix("SKYTALLY_TOPIC_").lower().replace("_", "-"): v
