@@ -213,7 +213,15 @@ def _acking_consumer(committed: int | None, acked: list[int], gaps: tuple[int, .
 
     from intervaltree import IntervalTree
 
+    sought: list[tuple[str, int]] = []
+
+    async def seek(tp: str, offset: int) -> None:
+        sought.append((tp, offset))
+
     consumer = SimpleNamespace(
+        sought=sought,
+        seek=seek,
+        assignment=lambda: {"updates:3"},
         _acked=defaultdict(list, {"updates:3": list(acked)}),
         _acked_index=defaultdict(set, {"updates:3": set(acked)}),
         _committed_offset=defaultdict(lambda: None, {"updates:3": committed}),
@@ -233,9 +241,23 @@ def _acking_consumer(committed: int | None, acked: list[int], gaps: tuple[int, .
         (None, [5, 6], (), 7),  # nothing committed yet: faust's own rules
     ],
 )
-def test_nothing_is_committed_past_an_unacked_message_at_the_committed_offset(
+async def test_nothing_is_committed_past_an_unacked_message_at_the_committed_offset(
     committed: int | None, acked: list[int], gaps: tuple[int, ...], new: int | None
 ) -> None:
     faust_guards.install()
+    faust_guards._HELD.clear()
     consumer = _acking_consumer(committed, acked, gaps)
     assert new == Consumer._new_offset(consumer, "updates:3")  # type: ignore[arg-type]
+
+
+async def test_a_held_commit_reads_the_partition_again_from_the_unacked_message() -> None:
+    """The skipped messages are fetched again (once per offset), so the commit can move on."""
+    import asyncio
+
+    faust_guards.install()
+    faust_guards._HELD.clear()
+    consumer = _acking_consumer(200, [205, 206])
+    assert Consumer._new_offset(consumer, "updates:3") is None  # type: ignore[arg-type]
+    assert Consumer._new_offset(consumer, "updates:3") is None  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    assert [("updates:3", 200)] == consumer.sought
