@@ -234,8 +234,7 @@ async def backtest(self: Any, file: str, rules: str | None) -> None:
 )
 async def evaluate(self: Any, gold: str, mismatches: int) -> None:
     """Score extraction against a gold JSONL file (dev corpus format), by language."""
-    from service.extract import extract_report
-    from service.extract.evaluate import format_mismatches, format_report, score
+    from service.extract.evaluate import format_mismatches, format_report, predict, score
 
     path = Path(gold)
     if not path.exists():
@@ -248,15 +247,11 @@ async def evaluate(self: Any, gold: str, mismatches: int) -> None:
                     records.append(json.loads(line))
                 except json.JSONDecodeError as exc:
                     _fail(f"{gold}:{line_no}: not a JSON line ({exc.msg})")
-    predictions = {
-        str(rec.get("id")): extract_report(
-            str(rec.get("text", "")),
-            report_id=str(rec.get("id")),
-            published=_parse_date(rec.get("published")),
-            language=rec.get("language"),
-        )
-        for rec in records
-    }
+    try:
+        predictions = predict(records)
+    except ValueError as exc:
+        _fail(f"{gold}: a 'published' value is not an ISO date such as 2025-11-12 ({exc})")
+        return
     report = score(records, predictions)
     print(format_report(report))
     if mismatches:

@@ -351,11 +351,16 @@ def region_count(
     return count, statements
 
 
+def statement_urls(entry: dict[str, Any]) -> list[str]:
+    """The outlet URLs of one stored statement (entries from before URL lists: its one URL)."""
+    return list(entry.get("urls") or ([entry["url"]] if entry.get("url") else []))
+
+
 def _window_urls(statements: dict[str, Any]) -> list[str]:
     """The outlet URLs of a window's statements, largest figure first, at most MAX_URLS."""
     out: list[str] = []
     for s in sorted(statements.values(), key=lambda s: -int(s["count"])):
-        for url in s.get("urls") or ([s["url"]] if s.get("url") else []):
+        for url in statement_urls(s):
             if url not in out:
                 out.append(url)
     return out[:MAX_URLS]
@@ -413,7 +418,7 @@ def evidence_of(statements: dict[str, Any]) -> tuple[AlertEvidence, ...]:
             evidence=s.get("evidence", "")[:500],
             confidence=s.get("confidence", 0.0),
             outlets=s.get("outlets", 1),
-            urls=list(s.get("urls") or ([s["url"]] if s.get("url") else [])),
+            urls=statement_urls(s),
         )
         for s in rows[:10]
     )

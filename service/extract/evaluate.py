@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from service.extract.extractor import extract_report
 from service.models import ExtractionResult
 
 
@@ -114,6 +116,23 @@ def _tally(c: Counts, gold_rows: dict[str, int | None], pred: dict[str, int | No
     if not gold_rows:
         c.negatives += 1
         c.clean_negatives += int(not pred)
+
+
+def predict(records: Iterable[Mapping[str, Any]]) -> dict[str, ExtractionResult]:
+    """Extract every gold record (``id``, ``text``, ``published``, ``language``), keyed by id.
+
+    ValueError when a ``published`` value is not an ISO date or date-time.
+    """
+    out: dict[str, ExtractionResult] = {}
+    for rec in records:
+        published = rec.get("published")
+        out[str(rec.get("id"))] = extract_report(
+            str(rec.get("text", "")),
+            report_id=str(rec.get("id")),
+            published=datetime.fromisoformat(str(published)).date() if published else None,
+            language=str(rec["language"]) if rec.get("language") else None,
+        )
+    return out
 
 
 def score(

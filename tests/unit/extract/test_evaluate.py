@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
-from service.extract import extract_report
-from service.extract.evaluate import format_mismatches, format_report, score
+from service.extract.evaluate import format_mismatches, format_report, predict, score
 from service.models import ExtractionResult, Interception
 
 DEV = Path(__file__).resolve().parents[4] / "shared" / "samples" / "dev_reports.jsonl"
@@ -41,22 +39,10 @@ OWN_GOLD = [
 ]
 
 
-def _predict(records: list[dict[str, object]]) -> dict[str, ExtractionResult]:
-    out: dict[str, ExtractionResult] = {}
-    for rec in records:
-        pub = rec.get("published")
-        out[str(rec["id"])] = extract_report(
-            str(rec["text"]),
-            report_id=str(rec["id"]),
-            published=dt.date.fromisoformat(str(pub)) if pub else None,
-            language=str(rec.get("language")) if rec.get("language") else None,
-        )
-    return out
-
 
 def test_score_perfect_on_own_items() -> None:
     """Own gold items are read exactly; the table lists every language and 'all'."""
-    report = score(OWN_GOLD, _predict(OWN_GOLD))
+    report = score(OWN_GOLD, predict(OWN_GOLD))
     assert report.by_language["all"].exact_rate == 1.0
     assert report.by_language["all"].count_f1 == 1.0
     assert report.by_language["all"].clean_negative_rate == 1.0
@@ -100,7 +86,7 @@ def test_dev_corpus_targets() -> None:
         if DEV.exists()
         else OWN_GOLD
     )
-    report = score(records, _predict(records))
+    report = score(records, predict(records))
     for lang in ("en", "ru", "uk"):
         c = report.by_language.get(lang)
         assert c is not None

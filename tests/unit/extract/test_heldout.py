@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from service.extract import extract_report
-from service.extract.evaluate import format_mismatches, format_report, score
-from service.models import ExtractionResult
+from service.extract.evaluate import format_mismatches, format_report, predict, score
 
 HELDOUT = Path(__file__).resolve().parent / "data" / "heldout_reports.jsonl"
 
@@ -23,24 +22,12 @@ def _records() -> list[dict[str, object]]:
     return [json.loads(line) for line in HELDOUT.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _predict(records: list[dict[str, object]]) -> dict[str, ExtractionResult]:
-    out: dict[str, ExtractionResult] = {}
-    for rec in records:
-        pub = rec.get("published")
-        out[str(rec["id"])] = extract_report(
-            str(rec["text"]),
-            report_id=str(rec["id"]),
-            published=dt.date.fromisoformat(str(pub)) if pub else None,
-            language=str(rec["language"]) if rec.get("language") else None,
-        )
-    return out
-
 
 def test_heldout_targets() -> None:
     """Per language: region+count F1 >= 0.97 and exact-report rate >= 0.90."""
     records = _records()
     assert len(records) >= 40
-    report = score(records, _predict(records))
+    report = score(records, predict(records))
     detail = f"{format_report(report)}\n{format_mismatches(report)}"
     for lang in ("en", "ru", "uk"):
         c = report.by_language.get(lang)
