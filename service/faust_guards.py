@@ -105,6 +105,7 @@ _ORIGINAL_CREATE_CONSUMER = AIOKafkaConsumerThread._create_worker_consumer
 _ORIGINAL_REVOKED = Consumer.on_partitions_revoked
 _ORIGINAL_COMMIT_OFFSETS = Consumer._commit_offsets
 _ORIGINAL_NEW_OFFSET = Consumer._new_offset
+_ORIGINAL_GETMANY = Consumer.getmany
 #: How often each guard acted since start.
 counts = {"stale_generation_acks": 0, "commits_before_revoke": 0, "seeks_to_beginning": 0,
           "slow_flushes": 0, "failed_commits": 0, "acks_during_rebalance": 0,
@@ -215,9 +216,43 @@ def _new_offset_without_skipping(self: Consumer, tp: Any) -> int | None:
     return result
 
 
+#: Per partition, the consumer generation its first fetched message was logged for.
+_FIRST_SEEN: dict[Any, int | None] = {}
+
+
+async def _getmany_noting_drops(self: Consumer, timeout: float) -> Any:
+    """faust's getmany, logging what its caller will drop and where each partition starts.
+
+    ``Consumer._drain_messages`` silently drops a fetched message whose offset is below the
+    partition's read offset (the last offset it handed to a stream, or a seek target).
+    """
+    read_offset = self._read_offset
+    dropped: dict[Any, list[int]] = {}
+    generation = self.app.consumer_generation_id
+    async for tp, message in _ORIGINAL_GETMANY(self, timeout):
+        offset = message.offset
+        current = read_offset.get(tp)  # .get: do not insert into faust's defaultdict
+        if current is not None and offset < current:
+            span = dropped.get(tp)
+            if span is None:
+                dropped[tp] = [offset, offset, current]
+            else:
+                span[1] = offset
+        elif _FIRST_SEEN.get(tp, -1) != generation:
+            _FIRST_SEEN[tp] = generation
+            log.info(
+                "partition_first_fetch", tp=str(tp), offset=offset, read_offset=current,
+                committed=self._committed_offset.get(tp), generation=generation,
+            )
+        yield tp, message
+    for tp, (first, last, current) in dropped.items():
+        log.info("fetched_messages_dropped", tp=str(tp), first=first, last=last, read_offset=current)
+
+
 async def seek_committed_or_beginning(consumer: Any) -> dict[Any, Any]:
     """aiokafka's seek_to_committed, plus a seek to the beginning where it would not seek."""
     committed: dict[Any, Any] = await consumer.seek_to_committed()
+    log.info("seek_to_committed", offsets={str(tp): offset for tp, offset in committed.items()})
     unsought = [tp for tp, offset in committed.items() if not offset]
     if unsought:
         counts["seeks_to_beginning"] += len(unsought)
@@ -259,6 +294,8 @@ def install() -> None:
         Consumer.on_partitions_revoked = _commit_then_revoke  # type: ignore[method-assign]
     if Consumer._new_offset is not _new_offset_without_skipping:
         Consumer._new_offset = _new_offset_without_skipping  # type: ignore[method-assign]
+    if Consumer.getmany is not _getmany_noting_drops:
+        Consumer.getmany = _getmany_noting_drops  # type: ignore[method-assign]
     if Consumer._commit_offsets is not _commit_offsets_if_committed:
         Consumer._commit_offsets = _commit_offsets_if_committed  # type: ignore[method-assign]
     if ProducerBuffer.flush is not flush_completely:
