@@ -90,6 +90,7 @@ import asyncio
 from typing import Any
 
 import structlog
+from aiokafka.consumer.fetcher import Fetcher
 from faust.transport.consumer import Consumer
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.producer import ProducerBuffer
@@ -228,9 +229,10 @@ async def _getmany_noting_drops(self: Consumer, timeout: float) -> Any:
     """
     read_offset = self._read_offset
     dropped: dict[Any, list[int]] = {}
-    generation = self.app.consumer_generation_id
+    app = self.app
     async for tp, message in _ORIGINAL_GETMANY(self, timeout):
         offset = message.offset
+        generation = app.consumer_generation_id
         current = read_offset.get(tp)  # .get: do not insert into faust's defaultdict
         if current is not None and offset < current:
             span = dropped.get(tp)
@@ -247,6 +249,32 @@ async def _getmany_noting_drops(self: Consumer, timeout: float) -> Any:
         yield tp, message
     for tp, (first, last, current) in dropped.items():
         log.info("fetched_messages_dropped", tp=str(tp), first=first, last=last, read_offset=current)
+
+
+#: Per partition, the offset the fetcher should hand out next (consumer thread only).
+_FETCH_NEXT: dict[Any, int] = {}
+_ORIGINAL_SEEK_TO = Fetcher.seek_to
+_ORIGINAL_FETCH_RECORDS = AIOKafkaConsumerThread._fetch_records
+
+
+def _seek_to_noted(self: Fetcher, tp: Any, offset: int) -> None:
+    log.info("fetch_position_set", tp=str(tp), offset=offset, next_expected=_FETCH_NEXT.get(tp))
+    _FETCH_NEXT[tp] = offset
+    _ORIGINAL_SEEK_TO(self, tp, offset)
+
+
+async def _fetch_records_noting_jumps(self: AIOKafkaConsumerThread, *args: Any, **kwargs: Any) -> Any:
+    """aiokafka's fetched records, logging where a partition's records do not continue."""
+    records = await _ORIGINAL_FETCH_RECORDS(self, *args, **kwargs)
+    for tp, batch in records.items():
+        if not batch:
+            continue
+        expected = _FETCH_NEXT.get(tp)
+        first = batch[0].offset
+        if expected is not None and first != expected:
+            log.info("fetch_discontinuity", tp=str(tp), expected=expected, got=first, last=batch[-1].offset)
+        _FETCH_NEXT[tp] = batch[-1].offset + 1
+    return records
 
 
 async def seek_committed_or_beginning(consumer: Any) -> dict[Any, Any]:
@@ -294,6 +322,10 @@ def install() -> None:
         Consumer.on_partitions_revoked = _commit_then_revoke  # type: ignore[method-assign]
     if Consumer._new_offset is not _new_offset_without_skipping:
         Consumer._new_offset = _new_offset_without_skipping  # type: ignore[method-assign]
+    if Fetcher.seek_to is not _seek_to_noted:
+        Fetcher.seek_to = _seek_to_noted
+    if AIOKafkaConsumerThread._fetch_records is not _fetch_records_noting_jumps:
+        AIOKafkaConsumerThread._fetch_records = _fetch_records_noting_jumps  # type: ignore[method-assign]
     if Consumer.getmany is not _getmany_noting_drops:
         Consumer.getmany = _getmany_noting_drops  # type: ignore[method-assign]
     if Consumer._commit_offsets is not _commit_offsets_if_committed:
