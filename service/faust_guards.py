@@ -110,7 +110,7 @@ _ORIGINAL_GETMANY = Consumer.getmany
 #: How often each guard acted since start.
 counts = {"stale_generation_acks": 0, "commits_before_revoke": 0, "seeks_to_beginning": 0,
           "slow_flushes": 0, "failed_commits": 0, "acks_during_rebalance": 0,
-          "commits_held_at_unacked_head": 0, "rewinds": 0}
+          "commits_held_at_unacked_head": 0, "rewinds": 0, "refetches_kept": 0}
 
 
 def is_stale(message: Any, current_generation: int | None) -> bool:
@@ -151,9 +151,15 @@ async def _commit_then_revoke(self: Consumer, revoked: set[Any]) -> None:
     if self._acked and any(self._acked.get(tp) for tp in revoked):
         counts["commits_before_revoke"] += 1
         try:
-            await self.commit()
+            done = await self.commit()
         except Exception as exc:  # noqa: BLE001 - a failed commit only means redelivery (idempotent)
             log.warning("commit_before_revoke_failed", error=repr(exc)[:300])
+        else:
+            committed = getattr(self, "_committed_offset", {})
+            log.info(
+                "committed_before_revoke", done=bool(done),
+                offsets={str(tp): committed.get(tp) for tp in revoked if tp in self._acked},
+            )
     await _ORIGINAL_REVOKED(self, revoked)
 
 
@@ -217,6 +223,9 @@ def _new_offset_without_skipping(self: Consumer, tp: Any) -> int | None:
     return result
 
 
+#: Per partition, the offset of the last message handed to faust's drain loop.
+_LAST_YIELDED: dict[Any, int] = {}
+
 #: Per partition, the consumer generation its first fetched message was logged for.
 _FIRST_SEEN: dict[Any, int | None] = {}
 
@@ -230,10 +239,19 @@ async def _getmany_noting_drops(self: Consumer, timeout: float) -> Any:
     read_offset = self._read_offset
     dropped: dict[Any, list[int]] = {}
     app = self.app
+    last_yielded = _LAST_YIELDED
     async for tp, message in _ORIGINAL_GETMANY(self, timeout):
         offset = message.offset
         generation = app.consumer_generation_id
         current = read_offset.get(tp)  # .get: do not insert into faust's defaultdict
+        last = last_yielded.get(tp)
+        last_yielded[tp] = offset
+        if last is not None and offset <= last and current is not None and offset < current:
+            # Fetched again after a seek back (to the committed offset, or a rewind), while a
+            # batch fetched before the seek had already moved the read offset past it.
+            log.info("refetched_messages_kept", tp=str(tp), offset=offset, read_offset_was=current)
+            read_offset[tp] = current = offset
+            counts["refetches_kept"] += 1
         if current is not None and offset < current:
             span = dropped.get(tp)
             if span is None:
@@ -255,6 +273,11 @@ async def _getmany_noting_drops(self: Consumer, timeout: float) -> Any:
 _FETCH_NEXT: dict[Any, int] = {}
 _ORIGINAL_SEEK_TO = Fetcher.seek_to
 _ORIGINAL_FETCH_RECORDS = AIOKafkaConsumerThread._fetch_records
+
+
+def _seek_in_consumer_thread(self: AIOKafkaConsumerThread, partition: Any, offset: int) -> None:
+    """faust calls aiokafka's ``seek`` from its own event loop; run it on the consumer's loop."""
+    self.thread_loop.call_soon_threadsafe(self._ensure_consumer().seek, partition, offset)
 
 
 def _seek_to_noted(self: Fetcher, tp: Any, offset: int) -> None:
@@ -322,6 +345,8 @@ def install() -> None:
         Consumer.on_partitions_revoked = _commit_then_revoke  # type: ignore[method-assign]
     if Consumer._new_offset is not _new_offset_without_skipping:
         Consumer._new_offset = _new_offset_without_skipping  # type: ignore[method-assign]
+    if AIOKafkaConsumerThread.seek is not _seek_in_consumer_thread:
+        AIOKafkaConsumerThread.seek = _seek_in_consumer_thread  # type: ignore[method-assign]
     if Fetcher.seek_to is not _seek_to_noted:
         Fetcher.seek_to = _seek_to_noted
     if AIOKafkaConsumerThread._fetch_records is not _fetch_records_noting_jumps:

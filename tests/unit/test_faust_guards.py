@@ -261,3 +261,62 @@ async def test_a_held_commit_reads_the_partition_again_from_the_unacked_message(
     assert Consumer._new_offset(consumer, "updates:3") is None  # type: ignore[arg-type]
     await asyncio.sleep(0)
     assert [("updates:3", 200)] == consumer.sought
+
+
+def _drain(consumer: Any, batches: list[list[int]], seek_at: dict[int, int]) -> list[int]:
+    """faust's ``Consumer._drain_messages`` read-offset rule over ``getmany`` batches.
+
+    A message is handed to the streams when its offset is at or after the partition's read
+    offset, which then becomes that offset; ``seek_at``: after handing out offset K, a seek to
+    V happens (faust's ``perform_seek`` sets the read offset to V).
+    """
+    import asyncio
+
+    async def batch_of(offsets: list[int]) -> Any:
+        for offset in offsets:
+            yield "updates:0", SimpleNamespace(offset=offset)
+
+    delivered: list[int] = []
+
+    async def run() -> None:
+        for offsets in batches:
+            faust_guards_original = faust_guards._ORIGINAL_GETMANY
+            faust_guards._ORIGINAL_GETMANY = lambda self, timeout, o=offsets: batch_of(o)  # type: ignore[assignment]
+            try:
+                async for tp, message in faust_guards._getmany_noting_drops(consumer, 1.0):
+                    read = consumer._read_offset.get(tp)
+                    if read is None or message.offset >= read:
+                        delivered.append(message.offset)
+                        consumer._read_offset[tp] = message.offset
+                    if message.offset in seek_at:
+                        consumer._read_offset[tp] = seek_at[message.offset]
+            finally:
+                faust_guards._ORIGINAL_GETMANY = faust_guards_original
+
+    asyncio.run(run())
+    return delivered
+
+
+def _reading_consumer() -> Any:
+    faust_guards._LAST_YIELDED.clear()
+    return SimpleNamespace(
+        _read_offset={}, _committed_offset={}, app=SimpleNamespace(consumer_generation_id=3)
+    )
+
+
+def test_messages_fetched_again_after_a_seek_back_are_handed_out() -> None:
+    """Measured: a new owner got 290-302 before faust sought it back to the committed 91; the
+    rest of that batch moved faust's read offset to 302, so 91-301 fetched again were dropped
+    and never processed. The guard hands out what is fetched again after a seek back."""
+    consumer = _reading_consumer()
+    delivered = _drain(consumer, [list(range(290, 303)), list(range(91, 320))], seek_at={295: 91})
+    assert list(range(91, 290)) == [o for o in delivered if o < 290]  # the skipped range, in order
+    assert set(range(91, 320)) == set(delivered)
+
+
+def test_messages_below_a_forward_seek_are_still_dropped() -> None:
+    """A batch fetched before a seek *forward* keeps faust's rule: nothing below the target."""
+    consumer = _reading_consumer()
+    batches = [list(range(10, 20)), list(range(20, 30)), list(range(50, 55))]
+    delivered = _drain(consumer, batches, seek_at={12: 50})
+    assert [10, 11, 12, *range(50, 55)] == delivered
