@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from service.broker import free_port, log_tail, spawn
@@ -270,6 +270,54 @@ async def follow(
         return progress, cores
     finally:
         await consumer.stop()
+
+
+async def last_timestamp_ms(bootstrap: str, topic: str) -> int | None:
+    """The newest CreateTime among all records of ``topic`` (None when it is empty)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()  # loads the cluster metadata
+        partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in partitions]
+        if not tps:
+            return None
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        newest: int | None = None
+        for tp in tps:
+            if ends[tp] == 0:
+                continue
+            consumer.seek(tp, ends[tp] - 1)  # CreateTime grows along a partition (one producer)
+            record = (await consumer.getmany(tp, timeout_ms=5_000)).get(tp, [])
+            for r in record:
+                newest = r.timestamp if newest is None else max(newest, r.timestamp)
+        return newest
+    finally:
+        await consumer.stop()
+
+
+def downstream_lag(metrics_pages: list[str], topics: tuple[str, ...]) -> float:
+    """End minus committed offsets of ``topics``, summed over the workers' /metrics pages.
+
+    NaN while no worker reports an end offset for them yet.
+    """
+    from prometheus_client.parser import text_string_to_metric_families
+
+    ends: dict[tuple[str, str], float] = {}
+    committed: dict[tuple[str, str], float] = {}
+    for page in metrics_pages:
+        for family in text_string_to_metric_families(page):
+            for sample in family.samples:
+                topic = sample.labels.get("topic")
+                if topic not in topics:
+                    continue
+                key = (topic, sample.labels.get("partition", ""))
+                if sample.name == "faust_topic_partition_end_offset":
+                    ends[key] = max(ends.get(key, 0.0), sample.value)
+                elif sample.name == "faust_topic_partition_offset_commited":
+                    committed[key] = max(committed.get(key, 0.0), sample.value)
+    return sum(max(0.0, end - committed.get(key, 0.0)) for key, end in ends.items()) if ends else float("nan")
 
 
 def _cpu(groups: dict[str, Callable[[], list[int]]]) -> dict[str, float]:

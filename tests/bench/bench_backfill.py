@@ -28,7 +28,7 @@ from aiokafka import AIOKafkaProducer
 from service.synthetic import generate
 from tests.bench._common import Cleanup, cleanup_on_exit, cpu_seconds, print_machine, rss_kib
 from tests.bench._single import Setup, start_setup
-from tests.bench._workers import metric_or_nan
+from tests.bench._workers import downstream_lag, metric_or_nan
 
 CHUNK = 10_000
 
@@ -68,22 +68,8 @@ async def produce(setup: Setup, total: int, seed: int, progress: dict[str, int])
 
 def stage_lag(setup: Setup) -> float:
     """End minus committed offsets of the statement and region stages' input topics."""
-    from prometheus_client.parser import text_string_to_metric_families
-
-    wanted = (setup.topic("interceptions"), setup.topic("region-updates"))
-    ends: dict[tuple[str, str], float] = {}
-    committed: dict[tuple[str, str], float] = {}
-    for family in text_string_to_metric_families(setup.worker.get("/metrics")):
-        for sample in family.samples:
-            topic = sample.labels.get("topic")
-            if topic not in wanted:
-                continue
-            key = (topic, sample.labels.get("partition", ""))
-            if sample.name == "faust_topic_partition_end_offset":
-                ends[key] = sample.value
-            elif sample.name == "faust_topic_partition_offset_commited":
-                committed[key] = sample.value
-    return sum(max(0.0, end - committed.get(key, 0.0)) for key, end in ends.items()) if ends else float("nan")
+    topics = (setup.topic("interceptions"), setup.topic("region-updates"))
+    return downstream_lag([setup.worker.get("/metrics")], topics)
 
 
 async def run(args: argparse.Namespace, cleanup: Cleanup) -> None:
