@@ -29,7 +29,7 @@ from service.aggregate import routing_key
 from service.errors import InputError
 from service.kafka_admin import aiokafka_config
 from service.metrics import PerSecond
-from service.models import DeadLetter
+from service.models import DeadLetter, ExtractionResult
 from service.partitioner import CachedPartitioner
 from service.settings import Settings
 
@@ -77,10 +77,48 @@ def dead_letter(
     )
 
 
-def unexpected(exc: Exception) -> InputError:
-    """An error no decoding rule foresaw: a skytally bug, dead-lettered like an extractor failure."""
-    log.exception("ingest_unexpected_error", error=repr(exc)[:300])
-    return InputError("extraction_error", f"unexpected failure: {exc!r}"[:2000], stage="extract")
+#: (reason, message, stage, unexpected): why a record could not be extracted.
+OutcomeError = tuple[str, str, str, bool]
+#: One record's extraction: (result, None, seconds) or (None, error, seconds).
+Outcome = tuple[ExtractionResult | None, OutcomeError | None, float]
+
+
+def as_outcome_error(exc: Exception) -> OutcomeError:
+    """An exception as a dead-letter reason; one no decoding rule foresaw is a skytally bug."""
+    if isinstance(exc, InputError):
+        return (exc.reason, str(exc), exc.stage, False)
+    return ("extraction_error", f"unexpected failure: {exc!r}"[:2000], "extract", True)
+
+
+def extract_batch(items: list[tuple[bytes | None, int | None]], max_bytes: int) -> list[Outcome]:
+    """Decode and extract ``(value, timestamp_ms)`` records; picklable, so it runs in a pool too."""
+    outcomes: list[Outcome] = []
+    for raw, timestamp in items:
+        started = time.perf_counter()
+        try:
+            result = pipeline.read_message(
+                raw, max_bytes=max_bytes, message_time=message_time(timestamp) or datetime.now(UTC)
+            )
+        except Exception as exc:  # noqa: BLE001 - one message must never stop the stream
+            outcomes.append((None, as_outcome_error(exc), time.perf_counter() - started))
+            continue
+        outcomes.append((result, None, time.perf_counter() - started))
+    return outcomes
+
+
+def _warm_up() -> None:
+    """Load the extractor's tables in a new extraction process before its first batch."""
+    extract_batch([(b'{"text": "Air defences destroyed two drones over Kursk Oblast."}', None)], 1 << 16)
+
+
+def new_pool(processes: int) -> Any:
+    """Extraction processes, started fresh (``spawn``: the worker process has threads)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(
+        max_workers=processes, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_up
+    )
 
 
 class ReportIngestor(Service):
@@ -93,6 +131,7 @@ class ReportIngestor(Service):
         self.consumer: Any = None
         self.producer: Any = None
         self.clock = pipeline.SourceClock()
+        self.pool: Any = new_pool(settings.extract_processes) if settings.extract_processes else None
 
     async def on_start(self) -> None:
         """Join the ingest consumer group and start the loop."""
@@ -127,6 +166,8 @@ class ReportIngestor(Service):
             await self.consumer.stop()
         if self.producer is not None:
             await self.producer.stop()
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
 
     async def _run(self) -> None:
         from aiokafka.errors import CommitFailedError, KafkaError
@@ -165,28 +206,59 @@ class ReportIngestor(Service):
             if tp in assigned:  # else it was revoked: the new owner starts at the committed offset
                 self.consumer.seek(tp, offset)
 
+    async def _extract(self, records: list[Any]) -> list[Outcome]:
+        """Each record's extraction outcome: in the extraction processes when there are any."""
+        items = [(record.value, record.timestamp) for record in records]
+        max_bytes = self.settings.max_report_bytes
+        pool = self.pool
+        if pool is None:
+            return extract_batch(items, max_bytes)
+        from concurrent.futures.process import BrokenProcessPool
+
+        loop = asyncio.get_running_loop()
+        n = self.settings.extract_processes
+        size = -(-len(items) // n)
+        chunks = [items[i : i + size] for i in range(0, len(items), size)]
+        try:
+            parts = await asyncio.gather(
+                *(loop.run_in_executor(pool, extract_batch, chunk, max_bytes) for chunk in chunks)
+            )
+        except BrokenProcessPool as exc:  # a process died (killed, out of memory): start new ones
+            log.warning(
+                "extract_processes_restarted", error=repr(exc)[:300], records=len(items),
+                hint="an extraction process died; this batch is extracted in the worker process",
+            )
+            pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = new_pool(n)
+            return extract_batch(items, max_bytes)
+        return [outcome for part in parts for outcome in part]
+
     async def _process(self, records: list[Any]) -> list[asyncio.Future[Any]]:
         """Extract each record and send its result or dead letter; returns the delivery futures."""
         metrics = self.runtime.metrics
         settings = self.settings
         pending = []
-        for record in records:
+        outcomes = await self._extract(records)
+        for record, (extracted, failure, elapsed) in zip(records, outcomes, strict=True):
+            result, error = extracted, failure
             metrics.reports_consumed.inc()
             now = time.time()
             metrics.last_report_timestamp.set(now)
             self.runtime.extra.setdefault("consumed_per_second", PerSecond()).add(now)
             self.runtime.extra["last_report_at"] = datetime.now(UTC)
-            started = time.perf_counter()
-            try:
-                result = pipeline.read_message(
-                    record.value,
-                    max_bytes=settings.max_report_bytes,
-                    message_time=message_time(record.timestamp) or datetime.now(UTC),
-                )
-                self.clock.stamp(result, record.partition)  # before serialising: the stamp travels
-                payload = result.model_dump_json().encode()
-            except Exception as exc:  # noqa: BLE001 - one message must never stop the stream
-                err = exc if isinstance(exc, InputError) else unexpected(exc)
+            payload = b""
+            if result is not None:
+                try:
+                    self.clock.stamp(result, record.partition)  # before serialising: the stamp travels
+                    payload = result.model_dump_json().encode()
+                except Exception as exc:  # noqa: BLE001 - one message must never stop the stream
+                    result, error = None, as_outcome_error(exc)
+            if result is None:
+                assert error is not None
+                reason, message, stage, surprise = error
+                err = InputError(reason, message, stage=stage)
+                if surprise:
+                    log.error("ingest_unexpected_error", error=message[:300])
                 letter = dead_letter(
                     err, record.topic, record.partition, record.offset, record.timestamp, record.value
                 )
@@ -208,7 +280,7 @@ class ReportIngestor(Service):
                     )
                 )
                 continue
-            metrics.extraction_seconds.observe(time.perf_counter() - started)
+            metrics.extraction_seconds.observe(elapsed)
             metrics.reports_extracted.inc()
             log.debug(  # one line per report: debug (SKYTALLY_LOG_LEVEL=debug); metrics count them
                 "report_extracted",

@@ -75,6 +75,15 @@ class Settings(BaseSettings):
         default=256 * 1024, gt=0, description="SKYTALLY_MAX_REPORT_BYTES: larger reports are dead-lettered"
     )
     log_level: str = Field(default="info", description="SKYTALLY_LOG_LEVEL")
+    extract_processes: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description=(
+            "SKYTALLY_EXTRACT_PROCESSES: processes that extract reports next to the worker's event "
+            "loop (0: extract in the worker process itself)"
+        ),
+    )
 
     api_history_hours: float = Field(
         default=2160.0,
