@@ -66,6 +66,31 @@ A commit past the message at the committed offset
     sought back to that offset so the skipped messages are fetched and processed (the ones
     after them again too, which the idempotent merges absorb).
 
+Records fetched again after a seek, dropped
+    ``Consumer._drain_messages`` hands a fetched record to the streams only when its offset is
+    at or past the partition's read offset, and sets the read offset to each record it hands
+    out. A seek (faust's ``perform_seek`` to the committed offsets after a rebalance, a
+    recovery seek of a changelog, the rewind above) resets the read offset, but the rest of a
+    batch fetched *before* the seek is still being handed out and moves it forward again, so
+    the records fetched again from the seek target are dropped up to that point. Measured in
+    the fault suite with the diagnostics below: a new owner's first fetch began at 290 (the
+    committed offset aiokafka used when the partition was assigned) while faust's seek went
+    to the committed 91; offsets 91-301 were fetched again and dropped, 91-289 never
+    processed, and the rewind was dropped the same way. Changelog partitions re-read from 0
+    by a recovery lost records the same way. Guard: a record whose offset is at or before the
+    last one handed out for its partition comes from a fetch after a seek back (aiokafka
+    discards buffered records at a seek), so the read offset is moved back to it and it is
+    handed out (logged as ``refetched_messages_kept``; the records after it are processed
+    again, which the idempotent merges absorb). aiokafka's seek is also run on the consumer
+    thread's event loop instead of faust's.
+
+Diagnostics (info logs, only when something unusual happens)
+    ``partition_first_fetch`` (where each partition's first record of a generation starts),
+    ``seek_to_committed`` (offsets faust seeks to after a rebalance), ``fetch_position_set``
+    and ``fetch_discontinuity`` (aiokafka's fetch position moved, or records did not continue
+    where the last ones ended), ``fetched_messages_dropped`` (what faust's drain loop dropped
+    below its read offset), ``committed_before_revoke``.
+
 Stale-generation acks (measured: tests/integration/test_fault_tolerance.py lost 22-111
 reports of 617 in 3 of 6 runs on Apache Kafka 4.1 under CPU load, 0 with this guard)
     When a rebalance starts, messages already fetched for the old consumer generation can still
