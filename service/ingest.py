@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -111,13 +113,28 @@ def _warm_up() -> None:
     extract_batch([(b'{"text": "Air defences destroyed two drones over Kursk Oblast."}', None)], 1 << 16)
 
 
+def _exit_with(parent: int) -> None:
+    """Leave when the worker is gone: a SIGKILLed worker's extraction processes would linger."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
+def _start_extraction_process(parent: int) -> None:
+    threading.Thread(target=_exit_with, args=(parent,), name="skytally-parent-watch", daemon=True).start()
+    _warm_up()
+
+
 def new_pool(processes: int) -> Any:
     """Extraction processes, started fresh (``spawn``: the worker process has threads)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     return ProcessPoolExecutor(
-        max_workers=processes, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_up
+        max_workers=processes,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_extraction_process,
+        initargs=(os.getpid(),),
     )
 
 

@@ -100,3 +100,37 @@ async def test_extraction_processes_give_the_same_outcomes_and_survive_a_dead_pr
         ]
     finally:
         ingestor.pool.shutdown(wait=True)
+
+
+def test_extraction_processes_leave_when_the_worker_is_killed() -> None:
+    """A SIGKILLed worker cannot shut its pool down: its extraction processes notice and exit."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import sys\n"
+        "from service.ingest import new_pool\n"
+        "pool = new_pool(1)\n"
+        "pool.submit(int, '1').result()\n"
+        "print(*pool._processes, flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert worker.stdout is not None
+    child = int(worker.stdout.readline())
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait(10)
+    deadline = time.monotonic() + 30  # the watch looks once a second
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(child, signal.SIGKILL)
+    raise AssertionError(f"extraction process {child} outlived its worker")
