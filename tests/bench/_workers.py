@@ -272,12 +272,24 @@ async def follow(
         await consumer.stop()
 
 
+async def topic_size(bootstrap: str, topic: str) -> int:
+    """The sum of ``topic``'s partitions' end offsets."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()  # topics() does not fill partitions_for_topic
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return sum((await consumer.end_offsets(tps)).values()) if tps else 0
+    finally:
+        await consumer.stop()
+
+
 async def last_timestamp_ms(bootstrap: str, topic: str) -> int | None:
     """The newest CreateTime among all records of ``topic`` (None when it is empty)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()  # loads the cluster metadata
+        await consumer._client.force_metadata_update()  # topics() does not fill partitions_for_topic
         partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in partitions]
         if not tps:
