@@ -41,9 +41,10 @@ lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check service tests
 	$(BIN)/mypy
 
-bench: $(STAMP) ## Run the benchmarks under tests/bench (not part of `make test`; takes ~10 min)
+bench: $(STAMP) ## Run the benchmarks under tests/bench (not part of `make test`; takes ~15 min)
 	$(BIN)/python tests/bench/bench_extract.py
-	$(BIN)/python -m tests.bench.bench_e2e --broker kafka --messages 5000 --size 1-4KB --workers 1,2 --runs 3
+	$(BIN)/python -m tests.bench.bench_stages --reports 5000
+	$(BIN)/python -m tests.bench.bench_e2e --broker kafka --messages 10000 --size 1-4KB --workers 1,2 --runs 2
 	$(BIN)/python -m tests.bench.bench_latency --broker kafka --rate 200 --seconds 60
 
 compile: $(STAMP) ## Compile the extractor with mypyc into build/mypyc (use: PYTHONPATH=build/mypyc)

@@ -1,10 +1,11 @@
 """End-to-end throughput: raw consumer, a trivial faust agent and the real skytally worker.
 
-Run from the repository root (about 3-6 minutes with the defaults; nothing else heavy should
-run on the machine when the numbers matter)::
+Run from the repository root (about 10 minutes with these settings: the statement and region
+stages drain ~75 s per round and worker count; nothing else heavy should run on the machine
+when the numbers matter)::
 
-    .venv/bin/python -m tests.bench.bench_e2e --broker kafka --messages 20000 --size 1-4KB \
-        --workers 1,2 --runs 3
+    .venv/bin/python -m tests.bench.bench_e2e --broker kafka --messages 10000 --size 1-4KB \
+        --workers 1,2 --runs 2
 
 One broker is started by the script (``kafka``: Apache Kafka in KRaft mode from the cached
 jars; ``tansu``: the embedded in-memory broker). ``--messages`` synthetic reports
