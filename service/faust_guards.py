@@ -255,11 +255,11 @@ _LAST_YIELDED: dict[Any, int] = {}
 _FIRST_SEEN: dict[Any, int | None] = {}
 
 
-async def _getmany_noting_drops(self: Consumer, timeout: float) -> Any:
-    """faust's getmany, logging what its caller will drop and where each partition starts.
+async def _getmany_keeping_refetches(self: Consumer, timeout: float) -> Any:
+    """faust's getmany, keeping records fetched again after a seek back (see above).
 
-    ``Consumer._drain_messages`` silently drops a fetched message whose offset is below the
-    partition's read offset (the last offset it handed to a stream, or a seek target).
+    Also logs what ``Consumer._drain_messages`` will drop below the partition's read offset
+    and where each partition's first record of a generation starts.
     """
     read_offset = self._read_offset
     dropped: dict[Any, list[int]] = {}
@@ -376,8 +376,8 @@ def install() -> None:
         Fetcher.seek_to = _seek_to_noted
     if AIOKafkaConsumerThread._fetch_records is not _fetch_records_noting_jumps:
         AIOKafkaConsumerThread._fetch_records = _fetch_records_noting_jumps  # type: ignore[method-assign]
-    if Consumer.getmany is not _getmany_noting_drops:
-        Consumer.getmany = _getmany_noting_drops  # type: ignore[method-assign]
+    if Consumer.getmany is not _getmany_keeping_refetches:
+        Consumer.getmany = _getmany_keeping_refetches  # type: ignore[method-assign]
     if Consumer._commit_offsets is not _commit_offsets_if_committed:
         Consumer._commit_offsets = _commit_offsets_if_committed  # type: ignore[method-assign]
     if ProducerBuffer.flush is not flush_completely:

@@ -112,6 +112,16 @@ def extract_batch(items: list[tuple[bytes | None, int | None]], max_bytes: int) 
     return outcomes
 
 
+async def extract_here(items: list[tuple[bytes | None, int | None]], max_bytes: int) -> list[Outcome]:
+    """``extract_batch`` in this process, letting the other stages run between small chunks."""
+    outcomes: list[Outcome] = []
+    for i in range(0, len(items), LOCAL_CHUNK):
+        if i:
+            await asyncio.sleep(0)
+        outcomes += extract_batch(items[i : i + LOCAL_CHUNK], max_bytes)
+    return outcomes
+
+
 def _warm_up() -> None:
     """Load the extractor's tables in a new extraction process before its first batch."""
     extract_batch([(b'{"text": "Air defences destroyed two drones over Kursk Oblast."}', None)], 1 << 16)
@@ -232,13 +242,8 @@ class ReportIngestor(Service):
         items = [(record.value, record.timestamp) for record in records]
         max_bytes = self.settings.max_report_bytes
         pool = self.pool
-        if pool is None:  # in this process: let the other stages run between small chunks
-            outcomes: list[Outcome] = []
-            for i in range(0, len(items), LOCAL_CHUNK):
-                if i:
-                    await asyncio.sleep(0)
-                outcomes += extract_batch(items[i : i + LOCAL_CHUNK], max_bytes)
-            return outcomes
+        if pool is None:
+            return await extract_here(items, max_bytes)
         from concurrent.futures.process import BrokenProcessPool
 
         loop = asyncio.get_running_loop()
@@ -256,8 +261,18 @@ class ReportIngestor(Service):
             )
             pool.shutdown(wait=False, cancel_futures=True)
             self.pool = new_pool(n)
-            return extract_batch(items, max_bytes)
+            return await extract_here(items, max_bytes)
         return [outcome for part in parts for outcome in part]
+
+    def _serialise(
+        self, result: ExtractionResult, partition: int
+    ) -> tuple[bytes | None, OutcomeError | None]:
+        """A result stamped with its partition's stream time, as the interceptions record."""
+        try:
+            self.clock.stamp(result, partition)  # before serialising: the stamp travels
+            return result.model_dump_json().encode(), None
+        except Exception as exc:  # noqa: BLE001 - one message must never stop the stream
+            return None, as_outcome_error(exc)
 
     async def _process(self, records: list[Any]) -> list[asyncio.Future[Any]]:
         """Extract each record and send its result or dead letter; returns the delivery futures."""
@@ -265,21 +280,14 @@ class ReportIngestor(Service):
         settings = self.settings
         pending = []
         outcomes = await self._extract(records)
-        for record, (extracted, failure, elapsed) in zip(records, outcomes, strict=True):
-            result, error = extracted, failure
+        for record, (result, failure, elapsed) in zip(records, outcomes, strict=True):
             metrics.reports_consumed.inc()
             now = time.time()
             metrics.last_report_timestamp.set(now)
             self.runtime.extra.setdefault("consumed_per_second", PerSecond()).add(now)
             self.runtime.extra["last_report_at"] = datetime.now(UTC)
-            payload = b""
-            if result is not None:
-                try:
-                    self.clock.stamp(result, record.partition)  # before serialising: the stamp travels
-                    payload = result.model_dump_json().encode()
-                except Exception as exc:  # noqa: BLE001 - one message must never stop the stream
-                    result, error = None, as_outcome_error(exc)
-            if result is None:
+            payload, error = (None, failure) if result is None else self._serialise(result, record.partition)
+            if result is None or payload is None:
                 assert error is not None
                 reason, message, stage, surprise = error
                 err = InputError(reason, message, stage=stage)

@@ -12,7 +12,8 @@ import math
 import os
 import time
 import urllib.error
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -272,26 +273,29 @@ async def follow(
         await consumer.stop()
 
 
-async def topic_size(bootstrap: str, topic: str) -> int:
-    """The sum of ``topic``'s partitions' end offsets."""
+@asynccontextmanager
+async def _partitions_of(
+    bootstrap: str, topic: str
+) -> AsyncIterator[tuple[AIOKafkaConsumer, list[TopicPartition]]]:
+    """A group-less consumer and ``topic``'s partitions (empty when the topic does not exist)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()  # topics() does not fill partitions_for_topic
-        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        return sum((await consumer.end_offsets(tps)).values()) if tps else 0
+        yield consumer, [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
     finally:
         await consumer.stop()
 
 
+async def topic_size(bootstrap: str, topic: str) -> int:
+    """The sum of ``topic``'s partitions' end offsets."""
+    async with _partitions_of(bootstrap, topic) as (consumer, tps):
+        return sum((await consumer.end_offsets(tps)).values()) if tps else 0
+
+
 async def last_timestamp_ms(bootstrap: str, topic: str) -> int | None:
     """The newest CreateTime among all records of ``topic`` (None when it is empty)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        await consumer._client.force_metadata_update()  # topics() does not fill partitions_for_topic
-        partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in partitions]
+    async with _partitions_of(bootstrap, topic) as (consumer, tps):
         if not tps:
             return None
         consumer.assign(tps)
@@ -301,12 +305,9 @@ async def last_timestamp_ms(bootstrap: str, topic: str) -> int | None:
             if ends[tp] == 0:
                 continue
             consumer.seek(tp, ends[tp] - 1)  # CreateTime grows along a partition (one producer)
-            record = (await consumer.getmany(tp, timeout_ms=5_000)).get(tp, [])
-            for r in record:
-                newest = r.timestamp if newest is None else max(newest, r.timestamp)
+            for record in (await consumer.getmany(tp, timeout_ms=5_000)).get(tp, []):
+                newest = record.timestamp if newest is None else max(newest, record.timestamp)
         return newest
-    finally:
-        await consumer.stop()
 
 
 def downstream_lag(metrics_pages: list[str], topics: tuple[str, ...]) -> float:

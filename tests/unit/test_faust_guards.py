@@ -283,7 +283,7 @@ def _drain(consumer: Any, batches: list[list[int]], seek_at: dict[int, int]) -> 
             faust_guards_original = faust_guards._ORIGINAL_GETMANY
             faust_guards._ORIGINAL_GETMANY = lambda self, timeout, o=offsets: batch_of(o)  # type: ignore[assignment]
             try:
-                async for tp, message in faust_guards._getmany_noting_drops(consumer, 1.0):
+                async for tp, message in faust_guards._getmany_keeping_refetches(consumer, 1.0):
                     read = consumer._read_offset.get(tp)
                     if read is None or message.offset >= read:
                         delivered.append(message.offset)
