@@ -19,11 +19,13 @@ from service.aggregate import RegionUpdate
 from service.alerting.alertmanager import AlertmanagerClient
 from service.alerting.sources import evaluate_sources
 from service.app import app, runtime, topics
+from service.batching import Overlay
 from service.errors import InputError
 from service.ingest import ReportIngestor, dead_letter
 from service.models import AlertEvent, SourceActivity
+from service.partitioner import CachedPartitioner
 from service.source_watch import ActivityThrottle, state_from_alerts
-from service.tables import StoreReads
+from service.tables import StoreReads, acting_for, write_for
 from service.watermark import ChannelWatermark
 
 log = structlog.get_logger("skytally.agents")
@@ -76,11 +78,12 @@ class Ingest(ReportIngestor):
         runtime.extra["ingest"] = self
 
 
-async def dead_letter_event(event: Any, stage: str, exc: Exception) -> None:
+async def dead_letter_event(event: Any, stage: str, exc: Exception, value: Any = None) -> None:
     """A record a stage could not process goes to the dead-letter topic; the stream goes on.
 
     Only a bug or a record from an incompatible version gets here: stage 2 and 3 input is
-    written by stage 1 and 2 themselves.
+    written by stage 1 and 2 themselves. ``value``: the item of a batched message that
+    failed (default: the whole message).
     """
     message = event.message
     log.error(
@@ -91,7 +94,9 @@ async def dead_letter_event(event: Any, stage: str, exc: Exception) -> None:
         "processing_error", f"{stage} stage failed: {exc!r}"[:1000], stage=stage
     )
     runtime.metrics.dead_letters.labels(reason=err.reason, stage=stage).inc()
-    raw = event.value if isinstance(event.value, bytes) else json.dumps(event.value, default=str).encode()
+    if value is None:
+        value = event.value
+    raw = value if isinstance(value, bytes) else json.dumps(value, default=str).encode()
     letter = dead_letter(
         err,
         message.topic, message.partition, message.offset,
@@ -140,55 +145,110 @@ async def note_source(value: Any) -> None:
         )
 
 
+def _batches(stream: Any) -> Any:
+    """The stream's events in batches (see service.batching); acked after the agent's loop body."""
+    settings = runtime.settings
+    return stream.take_events(settings.batch_max, within=settings.batch_wait_ms / 1000)
+
+
+def _flush(*overlays: Overlay) -> None:
+    """Write a batch's changed keys to their tables, each as the message that changed it."""
+    for overlay in overlays:
+        n = overlay.flush(write_for)
+        runtime.metrics.batch_writes.labels(table=getattr(overlay.table, "name", "?")).inc(n)
+
+
+#: The stage tables as seen through the batch being processed.
+statements_batch = Overlay(statements_table)
+buckets_batch = Overlay(buckets_table)
+alerts_batch = Overlay(alerts_table)
+
+#: Region partition of a region code: the one a record keyed by it would go to.
+_partitioner = CachedPartitioner()
+
+
+def region_partition(code: str) -> int:
+    """The region-updates partition a region's updates go to (its code's, as if keyed by it)."""
+    partitions = list(range(runtime.settings.partitions))
+    return _partitioner(code.encode(), partitions, partitions)
+
+
 @app.agent(topics.interceptions)
 async def merge_statements(stream: Any) -> None:
-    """Stage 2: max-merge each statement across outlets; forward per-region figures."""
-    async for event in stream.events():
-        await note_source(event.value)
+    """Stage 2: max-merge each statement across outlets; forward per-region figures.
+
+    A batch's messages are merged one by one (no await in between: nothing else sees a batch
+    half done), its table writes made once per key, its updates sent one message per region
+    partition.
+    """
+    async for events in _batches(stream):
+        updates: list[RegionUpdate] = []
+        failed: list[tuple[Any, Exception]] = []
         try:
-            updates = pipeline.merge_result(
-                statements_table,
-                event.value,
-                event.message.partition,
-                pipeline.keep_for(runtime),
-                statement_watermark,
-                runtime.settings.partitions,
-                event.message.offset,
-                committed_offset(event),
-            )
-        except Exception as exc:  # noqa: BLE001 - one bad record must not stop the stream
-            await dead_letter_event(event, "merge", exc)
-            continue
-        if updates is None:
-            runtime.metrics.reports_duplicate.inc()
-            continue
-        for update in updates:
-            await topics.region_updates.send(key=update.code.encode(), value=update.to_dict())
+            for event in events:
+                statements_batch.tag = event
+                with acting_for(event):
+                    try:
+                        merged = pipeline.merge_result(
+                            statements_batch,
+                            event.value,
+                            event.message.partition,
+                            pipeline.keep_for(runtime),
+                            statement_watermark,
+                            runtime.settings.partitions,
+                            event.message.offset,
+                            committed_offset(event),
+                        )
+                    except Exception as exc:  # noqa: BLE001 - one bad record must not stop the stream
+                        failed.append((event, exc))
+                        continue
+                if merged is None:
+                    runtime.metrics.reports_duplicate.inc()
+                    continue
+                updates += merged
+        finally:
+            _flush(statements_batch)
+        for event, error in failed:
+            await dead_letter_event(event, "merge", error)
+        for event in events:
+            await note_source(event.value)
+        for partition, key, value in pipeline.update_messages(updates, region_partition):
+            await topics.region_updates.send(key=key, value=value, partition=partition)
 
 
 @app.agent(topics.region_updates)
 async def count_regions(stream: Any) -> None:
-    """Stage 3: fold figures into hourly buckets; publish window counts and alerts."""
-    async for event in stream.events():
+    """Stage 3: fold figures into hourly buckets; publish window counts and alerts.
+
+    Per batch: each window's last count is sent once (compacted topic), every alert in order.
+    """
+    async for events in _batches(stream):
+        batch = pipeline.RegionBatch()
+        failed: list[tuple[Any, Any, Exception]] = []
         try:
-            partition = event.message.partition
-            if isinstance(event.value, dict) and "tick" in event.value:
-                tick = datetime.fromisoformat(event.value["tick"])
-                outcome = pipeline.apply_tick(buckets_table, alerts_table, runtime, tick, partition)
-            else:
-                update = RegionUpdate.from_dict(event.value)
-                outcome = pipeline.apply_region_update(
-                    buckets_table, alerts_table, runtime, update, partition,
-                    event.message.offset, committed_offset(event),
-                )
-        except Exception as exc:  # noqa: BLE001 - one bad record must not stop the stream
-            await dead_letter_event(event, "count", exc)
-            continue
-        for count in outcome.counts:
+            for event in events:
+                buckets_batch.tag = alerts_batch.tag = event
+                message = event.message
+                with acting_for(event):
+                    committed = committed_offset(event)
+                    for item in pipeline.region_items(event.value):
+                        try:
+                            batch.add(pipeline.apply_region_item(
+                                buckets_batch, alerts_batch, runtime, item, message.partition,
+                                message.offset, committed,
+                            ))
+                        except Exception as exc:  # noqa: BLE001 - one bad record must not stop the stream
+                            failed.append((event, item, exc))
+        finally:
+            _flush(buckets_batch, alerts_batch)
+        for event, item, error in failed:
+            await dead_letter_event(event, "count", error, value=item)
+        runtime.metrics.counts_coalesced.inc(batch.counts.superseded)
+        for count in batch.counts.drain():
             await topics.region_counts.send(key=count.key.encode(), value=count.value)
-        for alert in outcome.alerts:
+        for alert in batch.alerts:
             await publish_alert(alert)
-        for alert in outcome.resent:
+        for alert in batch.resent:
             await publish_alert(alert, again=True)
 
 

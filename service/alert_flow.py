@@ -71,7 +71,7 @@ def on_count(
     alerts: MutableMapping[str, Any],
     runtime: Any,
     count: RegionCount,
-    evidence: tuple[AlertEvidence, ...],
+    evidence: tuple[AlertEvidence | dict[str, Any], ...],
     now: datetime,
     partition: int,
     closing_line: datetime | None = None,
@@ -96,7 +96,14 @@ def on_count(
     return events
 
 
-def _window_count(count: RegionCount, evidence: tuple[AlertEvidence, ...]) -> WindowCount:
+def evidence_confidence(evidence: AlertEvidence | dict[str, Any]) -> float:
+    """The confidence of one piece of evidence (a model or its JSON dict)."""
+    if isinstance(evidence, AlertEvidence):
+        return evidence.confidence
+    return float(evidence.get("confidence", 0.0))
+
+
+def _window_count(count: RegionCount, evidence: tuple[AlertEvidence | dict[str, Any], ...]) -> WindowCount:
     """What the alert engine sees of a window count."""
     return WindowCount(
         window=count.window,
@@ -106,7 +113,7 @@ def _window_count(count: RegionCount, evidence: tuple[AlertEvidence, ...]) -> Wi
         code=count.code,
         count=count.count,
         evidence=evidence,
-        confidence=min((e.confidence for e in evidence), default=1.0),
+        confidence=min((evidence_confidence(e) for e in evidence), default=1.0),
     )
 
 
@@ -145,7 +152,7 @@ def on_rolling(
     alerts: MutableMapping[str, Any],
     runtime: Any,
     count: RegionCount,
-    evidence: tuple[AlertEvidence, ...],
+    evidence: tuple[AlertEvidence | dict[str, Any], ...],
     now: datetime,
     partition: int,
 ) -> list[AlertEvent]:

@@ -106,6 +106,19 @@ class Metrics:
             "(rebuilt from the changelogs).",
             registry=registry,
         )
+        self.batch_writes = Counter(
+            "skytally_table_batch_writes_total",
+            "Table keys written at the end of a batch (each changed key once per batch; one "
+            "changelog record each).",
+            ["table"],
+            registry=registry,
+        )
+        self.counts_coalesced = Counter(
+            "skytally_window_counts_coalesced_total",
+            "Window counts not published because a later count of the same window and region "
+            "in the same batch replaced them (the region-counts topic is compacted).",
+            registry=registry,
+        )
         self.extraction_seconds = Histogram(
             "skytally_extraction_seconds",
             "Time to extract one report.",

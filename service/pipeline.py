@@ -30,10 +30,11 @@ from service.aggregate import (
     supersede,
     version_of,
 )
+from service.batching import Coalesced, group_by_partition
 from service.decode import decode_report
 from service.errors import InputError
 from service.extract import extract_report
-from service.models import AlertEvent, AlertEvidence, ExtractionResult, RegionCount
+from service.models import AlertEvent, ExtractionResult, RegionCount
 from service.watermark import ChannelWatermark
 from service.windows import WindowSpec, bucket_of, buckets_in, placement_time, to_utc
 
@@ -299,6 +300,73 @@ class RegionOutcome:
     late: bool = False
 
 
+@dataclass
+class RegionBatch:
+    """What stage 3 publishes for a batch of messages: the last count per window, every alert.
+
+    Counts go to a compacted topic keyed by window and region, so a count superseded within
+    the batch is never sent; alert events are all sent, in order.
+    """
+
+    counts: Coalesced[CountMessage] = field(default_factory=Coalesced)
+    alerts: list[AlertEvent] = field(default_factory=list)
+    resent: list[AlertEvent] = field(default_factory=list)
+
+    def add(self, outcome: RegionOutcome) -> None:
+        """Fold one message's outcome in."""
+        for message in outcome.counts:
+            self.counts.put(message.key, message)
+        self.alerts += outcome.alerts
+        self.resent += outcome.resent
+
+
+#: At most this many region updates per region-updates message (a message stays well under
+#: Kafka's default 1 MB limit even with 20 outlet URLs per update).
+UPDATES_PER_MESSAGE = 100
+
+
+def region_items(value: Any) -> list[Any]:
+    """The items of one region-updates message: a tick, one update, or a batch of updates.
+
+    The statement stage sends ``{"updates": [...]}`` (one message per region partition and
+    batch); single updates are what versions before batching sent.
+    """
+    if isinstance(value, dict) and isinstance(value.get("updates"), list):
+        return list(value["updates"])
+    return [value]
+
+
+def apply_region_item(
+    buckets: Table,
+    alerts: Table,
+    runtime: RuntimeLike,
+    item: Any,
+    partition: int,
+    offset: int | None = None,
+    committed: int | None = None,
+) -> RegionOutcome:
+    """Stage 3 for one item of a region-updates message (see :func:`region_items`)."""
+    if isinstance(item, dict) and "tick" in item:
+        return apply_tick(buckets, alerts, runtime, datetime.fromisoformat(item["tick"]), partition)
+    if not isinstance(item, dict):
+        raise InputError("invalid_schema", f"not a region update: {type(item).__name__}", stage="count")
+    update = RegionUpdate.from_dict(item)
+    return apply_region_update(buckets, alerts, runtime, update, partition, offset, committed)
+
+
+def update_messages(
+    updates: list[RegionUpdate], partition_of: Any, per_message: int = UPDATES_PER_MESSAGE
+) -> list[tuple[int, bytes, dict[str, Any]]]:
+    """Stage 2's output for a batch: (partition, key, value) messages of up to ``per_message``
+    updates each, every update on its region's partition, in the order they were made."""
+    out: list[tuple[int, bytes, dict[str, Any]]] = []
+    for partition, group in group_by_partition(updates, lambda u: int(partition_of(u.code))).items():
+        for i in range(0, len(group), per_message):
+            chunk = group[i : i + per_message]
+            out.append((partition, chunk[0].code.encode(), {"updates": [u.to_dict() for u in chunk]}))
+    return out
+
+
 def window_count(buckets: Table, code: str, start: datetime, end: datetime) -> tuple[int, dict[str, Any]]:
     """A region's count over ``[start, end)`` and the statements behind it.
 
@@ -405,21 +473,25 @@ def rolling_alerts(
     return events
 
 
-def evidence_of(statements: dict[str, Any]) -> tuple[AlertEvidence, ...]:
-    """Alert evidence from the statements of a window, largest figure first."""
+def evidence_of(statements: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """Alert evidence from the statements of a window, largest figure first.
+
+    Plain dicts shaped as ``AlertEvidence`` in JSON: stage 3 evaluates the rules on every
+    window count, and an event (rare) is the only place that needs the models.
+    """
     rows = sorted(statements.values(), key=lambda s: -int(s["count"]))
     return tuple(
-        AlertEvidence(
-            report_id=s["report_id"],
-            source=s.get("source"),
-            url=s.get("url"),
-            count=s["count"],
-            claimed_total=s.get("claimed_total"),
-            evidence=s.get("evidence", "")[:500],
-            confidence=s.get("confidence", 0.0),
-            outlets=s.get("outlets", 1),
-            urls=statement_urls(s),
-        )
+        {
+            "report_id": s["report_id"],
+            "source": s.get("source"),
+            "url": s.get("url"),
+            "count": s["count"],
+            "claimed_total": s.get("claimed_total"),
+            "evidence": s.get("evidence", "")[:500],
+            "confidence": s.get("confidence", 0.0),
+            "outlets": s.get("outlets", 1),
+            "urls": statement_urls(s),
+        }
         for s in rows[:10]
     )
 

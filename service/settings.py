@@ -84,6 +84,24 @@ class Settings(BaseSettings):
             "loop (0: extract in the worker process itself)"
         ),
     )
+    batch_max: int = Field(
+        default=256,
+        ge=1,
+        le=10_000,
+        description=(
+            "SKYTALLY_BATCH_MAX: the statement and region stages take up to this many messages at "
+            "a time; each table key changed in a batch is written once, each window count sent once"
+        ),
+    )
+    batch_wait_ms: float = Field(
+        default=40.0,
+        gt=0,
+        le=10_000,
+        description=(
+            "SKYTALLY_BATCH_WAIT_MS: how long a stage waits to fill a batch before it processes "
+            "what it has (adds at most this much latency per stage)"
+        ),
+    )
 
     api_history_hours: float = Field(
         default=2160.0,

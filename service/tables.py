@@ -9,8 +9,12 @@ each one is written to its changelog as before.
 
 from __future__ import annotations
 
-from collections.abc import ItemsView, Iterator, KeysView, MutableMapping
+import weakref
+from collections.abc import Callable, ItemsView, Iterator, KeysView, MutableMapping
+from contextlib import contextmanager
 from typing import Any
+
+from faust.streams import _current_event  # faust keeps no public setter
 
 
 class StoreReads(MutableMapping[str, Any]):
@@ -56,3 +60,25 @@ class StoreReads(MutableMapping[str, Any]):
 
     def items(self) -> ItemsView[str, Any]:
         return self.table.items()  # type: ignore[no-any-return]
+
+
+@contextmanager
+def acting_for(event: Any) -> Iterator[None]:
+    """Run the block as if faust were iterating ``event``: table reads and writes use its partition.
+
+    faust picks a table write's changelog partition (and, with RocksDB, the store partition
+    it reads and writes) from the stream's current event, a context variable set in the task
+    that iterates the stream. ``stream.take_events`` iterates in a background task, so the
+    agent's own task has no current event: the stages set it per message with this.
+    """
+    token = _current_event.set(weakref.ref(event) if event is not None else None)
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+def write_for(event: Any, apply: Callable[[], None]) -> None:
+    """:meth:`service.batching.Overlay.flush`'s writer: one table write as ``event``'s."""
+    with acting_for(event):
+        apply()

@@ -67,7 +67,9 @@ class WindowCount:
     region: str
     code: str
     count: int
-    evidence: tuple[AlertEvidence, ...] = ()
+    #: ``AlertEvidence`` models or the same as JSON dicts (what the region stage passes: it
+    #: evaluates every window count, and only events need the models).
+    evidence: tuple[AlertEvidence | dict[str, Any], ...] = ()
     confidence: float = 1.0
 
 
@@ -261,7 +263,10 @@ def _with_count(state: State | None, wc: WindowCount, *, keep_evidence: bool = F
         confidence=wc.confidence,
     )
     if not keep_evidence or "evidence" not in st:
-        st["evidence"] = [e.model_dump(mode="json") for e in wc.evidence[:MAX_EVIDENCE]]
+        st["evidence"] = [
+            e.model_dump(mode="json") if isinstance(e, AlertEvidence) else e
+            for e in wc.evidence[:MAX_EVIDENCE]
+        ]
     return st
 
 
