@@ -375,8 +375,8 @@ def window_count(buckets: Table, code: str, start: datetime, end: datetime) -> t
     """
     total = 0
     statements: dict[str, Any] = {}
-    for b in buckets_in(start, end):
-        state = buckets.get(f"{code}|{hour_iso(b)}")
+    for hour in _hours_iso(start, end):
+        state = buckets.get(f"{code}|{hour}")
         if not state:
             continue
         for fp, entry in state["statements"].items():
@@ -387,6 +387,12 @@ def window_count(buckets: Table, code: str, start: datetime, end: datetime) -> t
 
 
 _HOUR_ISO: dict[datetime, str] = {}
+
+
+@lru_cache(maxsize=16_384)
+def _hours_iso(start: datetime, end: datetime) -> tuple[str, ...]:
+    """The ISO names of a window's hour buckets (the bucket keys' second half)."""
+    return tuple(hour_iso(b) for b in buckets_in(start, end))
 
 
 def hour_iso(hour: datetime) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from service.errors import ConfigError
@@ -34,9 +34,34 @@ class WindowSpec:
     size: timedelta
     step: timedelta
     anchor: timedelta = timedelta(0)
+    #: containing() per hour bucket (None when the spec is not made of whole hours).
+    _by_hour: dict[datetime, tuple[tuple[datetime, datetime], ...]] | None = field(
+        default=None, init=False, compare=False, hash=False, repr=False
+    )
 
-    def containing(self, t: datetime) -> Iterator[tuple[datetime, datetime]]:
-        """The windows of this kind that contain instant ``t`` (newest first)."""
+    def __post_init__(self) -> None:
+        hourly = not (self.size % BUCKET or self.step % BUCKET or self.anchor % BUCKET)
+        object.__setattr__(self, "_by_hour", {} if hourly else None)
+
+    def containing(self, t: datetime) -> tuple[tuple[datetime, datetime], ...]:
+        """The windows of this kind that contain instant ``t`` (newest first).
+
+        Windows start and end on whole hours, so every instant of an hour bucket is in the
+        same windows: they are computed once per kind and hour (the region stage asks some
+        thirty times per update).
+        """
+        cache = self._by_hour
+        if cache is None:  # not whole hours: computed each time
+            return tuple(self._containing(t))
+        hour = t.replace(minute=0, second=0, microsecond=0) if t.tzinfo is UTC else bucket_of(t)
+        windows = cache.get(hour)
+        if windows is None:
+            if len(cache) >= 65_536:
+                cache.clear()
+            windows = cache[hour] = tuple(self._containing(hour))
+        return windows
+
+    def _containing(self, t: datetime) -> Iterator[tuple[datetime, datetime]]:
         offset = t - EPOCH - self.anchor
         k = offset // self.step
         while True:
@@ -50,7 +75,8 @@ class WindowSpec:
 
     def latest(self, t: datetime) -> tuple[datetime, datetime] | None:
         """The newest window of this kind that contains ``t``, if any."""
-        return next(self.containing(t), None)
+        windows = self.containing(t)
+        return windows[0] if windows else None
 
     @property
     def rolling(self) -> bool:
@@ -59,10 +85,8 @@ class WindowSpec:
 
     def trailing(self, t: datetime) -> tuple[datetime, datetime] | None:
         """The window containing ``t`` that ends first: the rolling count as of ``t``."""
-        last = None
-        for window in self.containing(t):
-            last = window
-        return last
+        windows = self.containing(t)
+        return windows[-1] if windows else None
 
 
 #: The night as sources use it: 20:00-07:00 Moscow time (UTC+3 all year) = 17:00-04:00 UTC.

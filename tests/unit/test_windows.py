@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -69,3 +69,30 @@ def test_windows_contain_the_instant_and_are_made_of_buckets(naive: datetime, te
     for start, end in spec.containing(t):
         assert start <= t < end
         assert end - start == timedelta(hours=len(buckets_in(start, end)))
+
+
+@given(
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)),
+    st.sampled_from(["1h", "24h", "24h/1h", "6h/2h", "night"]),
+    st.sampled_from([0, 3, -5, 5.5]),
+)
+def test_windows_are_the_same_for_every_instant_of_an_hour(naive: datetime, text: str, zone: float) -> None:
+    """containing() answers per hour bucket (remembered): an instant anywhere in the hour, in
+    any time zone, gets exactly the windows that contain it, and no window that does not."""
+    tz = timezone(timedelta(hours=zone))
+    t = naive.replace(tzinfo=tz)
+    (spec,) = parse_windows(text)
+    first = spec.containing(t)
+    again = spec.containing(t)
+    assert first == again
+    hour = bucket_of(t)
+    expected = []
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    start = hour - spec.size
+    while start <= hour:  # every whole-hour window start that could contain t
+        end = start + spec.size
+        if start <= t < end and (start - epoch - spec.anchor) % spec.step == timedelta(0):
+            expected.append((start, end))
+        start += timedelta(hours=1)
+    assert sorted(first) == sorted(expected)
+    assert list(first) == sorted(first, reverse=True)  # newest first
