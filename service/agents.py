@@ -186,7 +186,7 @@ async def merge_statements(stream: Any) -> None:
         failed: list[tuple[Any, Exception]] = []
         try:
             for event in events:
-                statements_batch.tag = event
+                statements_batch.use(event, event.message.partition)
                 with acting_for(event):
                     try:
                         merged = pipeline.merge_result(
@@ -227,8 +227,9 @@ async def count_regions(stream: Any) -> None:
         failed: list[tuple[Any, Any, Exception]] = []
         try:
             for event in events:
-                buckets_batch.tag = alerts_batch.tag = event
                 message = event.message
+                buckets_batch.use(event, message.partition)
+                alerts_batch.use(event, message.partition)
                 with acting_for(event):
                     committed = committed_offset(event)
                     for item in pipeline.region_items(event.value):

@@ -16,7 +16,7 @@ producer; a crash before that redelivers the whole batch, which the idempotent m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, ItemsView, Iterator, MutableMapping
 from typing import Any, Generic, TypeVar
 
 #: A key deleted in the batch (distinct from any stored value).
@@ -30,18 +30,28 @@ T = TypeVar("T")
 class Overlay(MutableMapping[str, Any]):
     """A table seen through one batch: writes are kept and written once per key by :meth:`flush`.
 
-    ``tag``: set by the caller before each message (the faust event it processes); every write
-    remembers the tag current when it was made, and :meth:`flush` hands it back, so a write is
-    made in the context of the message that caused it (faust picks the changelog and store
-    partition from it). Reads are remembered for the batch too: the region stage reads the
-    same hour buckets for every window of every update.
+    :meth:`use` is called before each message with its tag (the faust event) and scope (its
+    partition). Every write remembers the tag current when it was made and :meth:`flush`
+    hands it back, so the write is made in the context of the message that caused it (faust
+    picks the changelog and store partition from it). Reads are remembered for the batch per
+    scope (the RocksDB store answers a read from the current event's partition only; the
+    region stage reads the same hour buckets for every window of every update).
+
+    Iteration and :meth:`items` go over the whole table (every partition, as faust's own
+    iteration does) with the batch's writes laid over it.
     """
 
     def __init__(self, table: MutableMapping[str, Any]) -> None:
         self.table = table
         self.tag: Any = None
+        self.scope: Any = None
         self._writes: dict[str, tuple[Any, Any]] = {}
-        self._reads: dict[str, Any] = {}
+        self._reads: dict[tuple[Any, str], Any] = {}
+
+    def use(self, tag: Any, scope: Any) -> None:
+        """The message that the next reads and writes are for, and its scope (partition)."""
+        self.tag = tag
+        self.scope = scope
 
     # --- reads -------------------------------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:
@@ -50,9 +60,10 @@ class Overlay(MutableMapping[str, Any]):
         if write is not None:
             value = write[0]
             return default if value is _DELETED else value
-        value = self._reads.get(key, _MISSING)
-        if value is _MISSING and key not in self._reads:
-            value = self._reads[key] = self.table.get(key, _MISSING)
+        cached = (self.scope, key)
+        value = self._reads.get(cached, _MISSING)
+        if value is _MISSING and cached not in self._reads:
+            value = self._reads[cached] = self.table.get(key, _MISSING)
         return default if value is _MISSING else value
 
     def __getitem__(self, key: str) -> Any:
@@ -64,17 +75,28 @@ class Overlay(MutableMapping[str, Any]):
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self.get(key, _MISSING) is not _MISSING
 
+    def _pairs(self) -> Iterator[tuple[str, Any]]:
+        writes = dict(self._writes)
+        for key, value in list(self.table.items()):
+            write = writes.pop(key, None)
+            if write is None:
+                yield key, value
+            elif write[0] is not _DELETED:
+                yield key, write[0]
+        for key, (value, _) in writes.items():  # new in this batch
+            if value is not _DELETED:
+                yield key, value
+
     def __iter__(self) -> Iterator[str]:
-        for key in self.table:
-            write = self._writes.get(key)
-            if write is None or write[0] is not _DELETED:
-                yield key
-        for key, (value, _) in list(self._writes.items()):
-            if value is not _DELETED and key not in self.table:
-                yield key
+        for key, _ in self._pairs():
+            yield key
+
+    def items(self) -> ItemsView[str, Any]:
+        """Every (key, value) of the table with the batch's writes laid over it."""
+        return _OverlayItems(self)
 
     def __len__(self) -> int:
-        return sum(1 for _ in self)
+        return sum(1 for _ in self._pairs())
 
     # --- writes ------------------------------------------------------------------------------
     def __setitem__(self, key: str, value: Any) -> None:
@@ -93,21 +115,23 @@ class Overlay(MutableMapping[str, Any]):
     def _apply_for(self, key: str, value: Any) -> Callable[[], None]:
         table = self.table
         if value is _DELETED:
-            return lambda: table.__delitem__(key)
+
+            def delete() -> None:
+                if key in table:  # not when created and deleted within the batch
+                    del table[key]
+
+            return delete
         return lambda: table.__setitem__(key, value)
 
     def flush(self, write: Callable[[Any, Callable[[], None]], None] | None = None) -> int:
         """Write every changed key once to the table; returns how many keys were written.
 
         ``write(tag, apply)``: runs ``apply`` (one table assignment or deletion) in the context
-        of the write's tag; by default ``apply`` is simply called. A key deleted in the batch
-        that the table does not hold (it was created and deleted within the batch) is skipped.
-        The overlay is empty afterwards and can take the next batch.
+        of the write's tag; by default ``apply`` is simply called. The overlay is empty
+        afterwards and takes the next batch.
         """
         written = 0
         for key, (value, tag) in self._writes.items():
-            if value is _DELETED and key not in self.table:
-                continue
             apply = self._apply_for(key, value)
             if write is None:
                 apply()
@@ -117,6 +141,15 @@ class Overlay(MutableMapping[str, Any]):
         self._writes.clear()
         self._reads.clear()
         return written
+
+
+class _OverlayItems(ItemsView[str, Any]):
+    """``Overlay.items()``: one pass over the table's items, not a read per key."""
+
+    _mapping: Overlay
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        return self._mapping._pairs()
 
 
 class Coalesced(Generic[T]):

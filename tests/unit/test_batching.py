@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable, Iterator, MutableMapping
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -50,6 +51,85 @@ class CountingTable(dict[str, Any]):
         super().__delitem__(key)
 
 
+class ScopedTable(MutableMapping[str, Any]):
+    """A table kept per partition, read like faust's RocksDB store: a lookup during a message
+    sees that message's partition only; iteration sees every partition."""
+
+    def __init__(self, partitions: int) -> None:
+        self.parts: list[dict[str, Any]] = [{} for _ in range(partitions)]
+        self.current: int | None = None
+        self.writes = 0
+
+    def _scoped(self) -> list[dict[str, Any]]:
+        return self.parts if self.current is None else [self.parts[self.current]]
+
+    def __getitem__(self, key: str) -> Any:
+        for part in self._scoped():
+            if key in part:
+                return part[key]
+        raise KeyError(key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        assert self.current is not None, "a write outside of a message"
+        self.writes += 1
+        self.parts[self.current][key] = value
+
+    def __delitem__(self, key: str) -> None:
+        assert self.current is not None, "a delete outside of a message"
+        self.writes += 1
+        del self.parts[self.current][key]
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for part in self.parts for key in list(part))
+
+    def __len__(self) -> int:
+        return sum(len(part) for part in self.parts)
+
+    def items(self) -> Any:  # type: ignore[override]  # as the store: every partition's items
+        return [(key, value) for part in self.parts for key, value in part.items()]
+
+    def acting(self, partition: int) -> Any:
+        table = self
+
+        class _Acting:
+            def __enter__(self) -> None:
+                table.current = partition
+
+            def __exit__(self, *exc: object) -> None:
+                table.current = None
+
+        return _Acting()
+
+    def writer(self) -> Callable[[Any, Callable[[], None]], None]:
+        def write(tag: Any, apply: Callable[[], None]) -> None:
+            with self.acting(tag):
+                apply()
+
+        return write
+
+
+def test_overlay_over_a_partitioned_store_reads_and_writes_each_key_in_its_partition() -> None:
+    """Reads during a message see its partition; iteration sees all; each write lands in the
+    partition of the message that made it (what the RocksDB store needs)."""
+    table = ScopedTable(2)
+    table.parts[0]["a"] = 1
+    table.parts[1]["b"] = 2
+    overlay = Overlay(table)
+    overlay.use(0, 0)
+    with table.acting(0):
+        assert sorted(overlay.items()) == [("a", 1), ("b", 2)]  # a full scan, from any message
+        assert (overlay.get("a"), overlay.get("b")) == (1, None)  # the store's scoped reads
+        del overlay["a"]
+        overlay["c"] = 3
+    overlay.use(1, 1)
+    with table.acting(1):
+        assert overlay.get("b") == 2  # not the scope-0 miss remembered
+        overlay["b"] = 20
+        assert sorted(overlay) == ["b", "c"]
+    overlay.flush(table.writer())
+    assert table.parts == [{"c": 3}, {"b": 20}]
+
+
 def test_overlay_reads_its_own_writes_and_leaves_the_table_alone_until_flushed() -> None:
     table = CountingTable({"a": 1, "b": 2})
     overlay = Overlay(table)
@@ -82,7 +162,7 @@ def test_a_key_created_and_deleted_in_one_batch_never_reaches_the_table() -> Non
     overlay = Overlay(table)
     overlay["tmp"] = 1
     del overlay["tmp"]
-    assert overlay.flush() == 0
+    overlay.flush()
     assert not table.writes
     with pytest.raises(KeyError):
         del overlay["tmp"]
@@ -267,3 +347,48 @@ def test_region_stage_in_batches_ends_with_the_counts_and_alerts_of_one_at_a_tim
     assert any(n > 1 for n in one_table.writes.values())  # the stream rewrites keys...
     if batch > 1:  # ...and batches write them fewer times
         assert sum(got_table.writes.values()) < sum(one_table.writes.values())
+
+
+def test_region_stage_batches_over_partitioned_stores_match_one_at_a_time() -> None:
+    """Four region partitions whose messages interleave in each batch, on stores that answer
+    reads per partition (as RocksDB does): the same buckets, last counts and alert events as
+    plain per-partition tables fed one update at a time."""
+    updates = _stream_updates()
+    partitioner = CachedPartitioner()
+    parts = [0, 1, 2, 3]
+
+    def partition_of(code: str) -> int:
+        return int(partitioner(code.encode(), parts, parts))
+
+    runtime = _runtime()
+    plain_b: list[dict[str, Any]] = [{} for _ in parts]
+    plain_a: list[dict[str, Any]] = [{} for _ in parts]
+    one_last: dict[str, int] = {}
+    one_events: list[tuple[str, str]] = []
+    for offset, update in enumerate(updates):
+        p = partition_of(update.code)
+        out = pipeline.apply_region_update(plain_b[p], plain_a[p], runtime, update, p, offset, offset)
+        one_last.update((m.key, m.count.count) for m in out.counts)
+        one_events += [(e.alert_id, e.status) for e in out.alerts]
+
+    runtime = _runtime()
+    buckets, alerts = ScopedTable(4), ScopedTable(4)
+    b, a = Overlay(buckets), Overlay(alerts)
+    got_last: dict[str, int] = {}
+    got_events: list[tuple[str, str]] = []
+    for start in range(0, len(updates), 40):
+        out = pipeline.RegionBatch()
+        for offset, update in enumerate(updates[start : start + 40], start):
+            p = partition_of(update.code)
+            b.use(p, p)
+            a.use(p, p)
+            with buckets.acting(p), alerts.acting(p):
+                out.add(pipeline.apply_region_item(b, a, runtime, update.to_dict(), p, offset, offset))
+        b.flush(buckets.writer())
+        a.flush(alerts.writer())
+        got_last.update((m.key, m.count.count) for m in out.counts.drain())
+        got_events += [(e.alert_id, e.status) for e in out.alerts]
+    assert buckets.parts == plain_b
+    assert got_last == one_last
+    assert sorted(got_events) == sorted(one_events)
+    assert len({partition_of(u.code) for u in updates}) > 1
