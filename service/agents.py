@@ -181,6 +181,7 @@ async def merge_statements(stream: Any) -> None:
     half done), its table writes made once per key, its updates sent one message per region
     partition.
     """
+    keep = pipeline.keep_for(runtime)
     async for events in _batches(stream):
         updates: list[RegionUpdate] = []
         failed: list[tuple[Any, Exception]] = []
@@ -193,7 +194,7 @@ async def merge_statements(stream: Any) -> None:
                             statements_batch,
                             event.value,
                             event.message.partition,
-                            pipeline.keep_for(runtime),
+                            keep,
                             statement_watermark,
                             runtime.settings.partitions,
                             event.message.offset,

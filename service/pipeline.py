@@ -285,8 +285,15 @@ class CountMessage:
     """One window count to publish on the region-counts topic."""
 
     key: str
-    value: dict[str, Any]
     count: RegionCount
+    _value: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def value(self) -> dict[str, Any]:
+        """The message value (made when asked: a batch publishes only each window's last count)."""
+        if self._value is None:
+            self._value = self.count.model_dump(mode="json")
+        return self._value
 
 
 @dataclass
@@ -446,7 +453,7 @@ def count_message(
     """The region-counts record of one window of the update's region, and its statements."""
     count, statements = region_count(buckets, update.code, update.region, window, start, end, now)
     key = f"{window}|{start.isoformat()}|{update.code}"
-    return CountMessage(key, count.model_dump(mode="json"), count), statements
+    return CountMessage(key, count), statements
 
 
 def rolling_alerts(
