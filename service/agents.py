@@ -7,7 +7,10 @@ and 3 keep state in changelogged tables and are faust agents.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import structlog
@@ -182,7 +185,9 @@ async def merge_statements(stream: Any) -> None:
     partition.
     """
     keep = pipeline.keep_for(runtime)
+    sizes = runtime.metrics.batch_messages.labels(stage="merge")
     async for events in _batches(stream):
+        sizes.observe(len(events))
         updates: list[RegionUpdate] = []
         failed: list[tuple[Any, Exception]] = []
         try:
@@ -217,34 +222,66 @@ async def merge_statements(stream: Any) -> None:
             await topics.region_updates.send(key=key, value=value, partition=partition)
 
 
+@contextmanager
+def _as_partition(last_event: dict[int, Any], partition: int) -> Iterator[None]:
+    """Settling a partition's owed windows: as the batch's last message from that partition
+    (its changelog and store partition), then back to the message being processed."""
+    event = last_event[partition]
+    overlays = (buckets_batch, alerts_batch)
+    saved = [(o.tag, o.scope) for o in overlays]
+    for overlay in overlays:
+        overlay.use(event, partition)
+    try:
+        with acting_for(event):
+            yield
+    finally:
+        for overlay, (tag, scope) in zip(overlays, saved, strict=True):
+            overlay.use(tag, scope)
+
+
 @app.agent(topics.region_updates)
 async def count_regions(stream: Any) -> None:
     """Stage 3: fold figures into hourly buckets; publish window counts and alerts.
 
-    Per batch: each window's last count is sent once (compacted topic), every alert in order.
+    Per batch: each changed window's count is worked out and published once and its alert
+    rules evaluated once (pipeline.Owed), every alert event sent in order.
     """
+    sizes = runtime.metrics.batch_messages.labels(stage="count")
     async for events in _batches(stream):
-        batch = pipeline.RegionBatch()
+        sizes.observe(len(events))
+        sink = pipeline.RegionOutcome()
+        last_event: dict[int, Any] = {}
+        enter = partial(_as_partition, last_event)
+        owed = pipeline.Owed(buckets_batch, alerts_batch, runtime, sink, enter=enter)
         failed: list[tuple[Any, Any, Exception]] = []
         try:
             for event in events:
                 message = event.message
+                last_event[message.partition] = event
                 buckets_batch.use(event, message.partition)
                 alerts_batch.use(event, message.partition)
                 with acting_for(event):
                     committed = committed_offset(event)
                     for item in pipeline.region_items(event.value):
                         try:
-                            batch.add(pipeline.apply_region_item(
+                            pipeline.apply_region_item(
                                 buckets_batch, alerts_batch, runtime, item, message.partition,
-                                message.offset, committed,
-                            ))
+                                message.offset, committed, owed,
+                            )
                         except Exception as exc:  # noqa: BLE001 - one bad record must not stop the stream
                             failed.append((event, item, exc))
+            try:
+                owed.settle()
+            except Exception as exc:  # a bug in the rules must not stop the stream
+                # Nothing to dead-letter: every message was folded in; only the windows'
+                # counts and rules of this batch are missing until they change again.
+                log.error("settle_failed", stage="count", messages=len(events), error=repr(exc), exc_info=exc)
         finally:
             _flush(buckets_batch, alerts_batch)
         for event, item, error in failed:
             await dead_letter_event(event, "count", error, value=item)
+        batch = pipeline.RegionBatch()
+        batch.add(sink)
         runtime.metrics.counts_coalesced.inc(batch.counts.superseded)
         for count in batch.counts.drain():
             await topics.region_counts.send(key=count.key.encode(), value=count.value)

@@ -113,6 +113,13 @@ class Metrics:
             ["table"],
             registry=registry,
         )
+        self.batch_messages = Histogram(
+            "skytally_stage_batch_messages",
+            "Messages per batch taken by the statement and region stages (SKYTALLY_BATCH_MAX caps it).",
+            ["stage"],
+            buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000),
+            registry=registry,
+        )
         self.counts_coalesced = Counter(
             "skytally_window_counts_coalesced_total",
             "Window counts not published because a later count of the same window and region "

@@ -5,7 +5,8 @@ The agents pass faust Tables; tests pass dicts. Nothing here imports faust or Ka
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -351,14 +352,15 @@ def apply_region_item(
     partition: int,
     offset: int | None = None,
     committed: int | None = None,
+    owed: Owed | None = None,
 ) -> RegionOutcome:
     """Stage 3 for one item of a region-updates message (see :func:`region_items`)."""
     if isinstance(item, dict) and "tick" in item:
-        return apply_tick(buckets, alerts, runtime, datetime.fromisoformat(item["tick"]), partition)
+        return apply_tick(buckets, alerts, runtime, datetime.fromisoformat(item["tick"]), partition, owed)
     if not isinstance(item, dict):
         raise InputError("invalid_schema", f"not a region update: {type(item).__name__}", stage="count")
     update = RegionUpdate.from_dict(item)
-    return apply_region_update(buckets, alerts, runtime, update, partition, offset, committed)
+    return apply_region_update(buckets, alerts, runtime, update, partition, offset, committed, owed)
 
 
 def update_messages(
@@ -612,6 +614,7 @@ def _expire_behind_channels(
     runtime: RuntimeLike,
     update: RegionUpdate,
     partition: int,
+    owed: Owed | None = None,
 ) -> None:
     """Note the update's channel; delete state behind the slowest channel (service.watermark)
     and behind what uncommitted updates still need."""
@@ -630,6 +633,8 @@ def _expire_behind_channels(
     old_line = datetime.fromisoformat(raw) if raw else None
     if old_line is not None and new_line <= old_line:
         return
+    if owed is not None:
+        owed.settle()  # before deleting the state owed windows would read and write
     if old_line is None:
         codes = set(buckets.get(codes_key(partition)) or [])
         _expire_by_scan(buckets, alerts, codes, new_line)  # once per partition: nothing to skip
@@ -709,6 +714,112 @@ def _closed_windows(
     return closed
 
 
+class Owed:
+    """The window counts and alert evaluations owed to the region updates folded so far.
+
+    Folding an update into its bucket changes every window containing its hour; the window's
+    count is then published and its alert rules evaluated. In a batch (see
+    service.batching) many updates change the same windows, and only each window's last count
+    is published, so the counts and rules are worked out once per window when the batch is
+    *settled*: at its end, and before anything that reads or deletes alert state (the stream
+    time crossing an hour that closes windows or moves the rolling windows, state expiry, a
+    redelivery re-sending the last alerts). A window's rules run if any update found it open
+    (a closed window's count is corrected but raises no new alert). A count that rises and
+    falls back within one batch therefore raises no alert; one update at a time
+    (:func:`apply_region_update` without ``owed``) settles after every update.
+    """
+
+    def __init__(
+        self,
+        buckets: Table,
+        alerts: Table,
+        runtime: RuntimeLike,
+        sink: RegionOutcome,
+        enter: Callable[[int], AbstractContextManager[Any]] | None = None,
+    ) -> None:
+        """``enter(partition)``: the context to read and write a partition's state in (the
+        agent makes it that of the batch's last message from the partition); default none."""
+        self.buckets = buckets
+        self.alerts = alerts
+        self.runtime = runtime
+        self.sink = sink
+        self._enter = enter
+        #: count key -> [spec, start, end, code, region, partition, evaluate, closing_line]
+        self._windows: dict[str, list[Any]] = {}
+        #: (spec name, code) -> [spec, code, region, partition, at]
+        self._rolling: dict[tuple[str, str], list[Any]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._windows or self._rolling)
+
+    def window(
+        self, spec: WindowSpec, start: datetime, end: datetime, update: RegionUpdate, partition: int,
+        *, evaluate: bool, closing_line: datetime | None,
+    ) -> None:
+        """The window's count changed: publish it (and run its rules when ``evaluate``) at settling."""
+        key = f"{spec.name}|{hour_iso(start)}|{update.code}"
+        entry = self._windows.get(key)
+        if entry is None:
+            entry = [spec, start, end, update.code, update.region, partition, evaluate, closing_line]
+            self._windows[key] = entry
+            return
+        entry[6] = entry[6] or evaluate
+        if closing_line is not None and (entry[7] is None or closing_line > entry[7]):
+            entry[7] = closing_line
+
+    def rolling(self, spec: WindowSpec, code: str, region: str, partition: int, at: datetime) -> None:
+        """The region's rolling count as of ``at`` may have changed: evaluate it at settling."""
+        entry = self._rolling.get((spec.name, code))
+        if entry is None:
+            self._rolling[spec.name, code] = [spec, code, region, partition, at]
+        elif at > entry[4]:
+            entry[4] = at
+
+    def settle(self) -> None:
+        """Publish every owed window's count and evaluate the owed rules, in the order owed
+        (per partition, each in its ``enter`` context)."""
+        if not self:
+            return
+        now = datetime.now(UTC)
+        windows: dict[int, list[tuple[str, list[Any]]]] = {}
+        for key, entry in self._windows.items():
+            windows.setdefault(entry[5], []).append((key, entry))
+        rolling: dict[int, list[list[Any]]] = {}
+        for entry in self._rolling.values():
+            rolling.setdefault(entry[3], []).append(entry)
+        self._windows.clear()
+        self._rolling.clear()
+        for partition in [*windows, *(p for p in rolling if p not in windows)]:
+            with self._enter(partition) if self._enter is not None else nullcontext():
+                for key, entry in windows.get(partition, ()):
+                    self._settle_window(key, entry, now)
+                for entry in rolling.get(partition, ()):
+                    self._settle_rolling(entry, now)
+
+    def _settle_window(self, key: str, entry: list[Any], now: datetime) -> None:
+        from service import alert_flow  # late import: alert_flow imports this module's helpers
+
+        spec, start, end, code, region, partition, evaluate, closing = entry
+        count, statements = region_count(self.buckets, code, region, spec.name, start, end, now)
+        self.sink.counts.append(CountMessage(key, count))
+        if evaluate and not spec.rolling:
+            self.sink.alerts += alert_flow.on_count(
+                self.alerts, self.runtime, count, evidence_of(statements), now, partition, closing
+            )
+
+    def _settle_rolling(self, entry: list[Any], now: datetime) -> None:
+        from service import alert_flow  # late import: alert_flow imports this module's helpers
+
+        spec, code, region, partition, at = entry
+        window = spec.trailing(at)
+        if window is None:
+            return
+        count, statements = region_count(self.buckets, code, region, spec.name, window[0], window[1], now)
+        self.sink.alerts += alert_flow.on_rolling(
+            self.alerts, self.runtime, count, evidence_of(statements), now, partition
+        )
+
+
 def apply_region_update(
     buckets: Table,
     alerts: Table,
@@ -717,21 +828,22 @@ def apply_region_update(
     partition: int = 0,
     offset: int | None = None,
     committed: int | None = None,
+    owed: Owed | None = None,
 ) -> RegionOutcome:
     """Stage 3: fold one figure into its bucket, recompute its windows, evaluate alert rules.
 
     ``offset`` and ``committed``: the update's offset and its partition's committed offset
-    (state a redelivery would need is kept until it is committed).
+    (state a redelivery would need is kept until it is committed). ``owed``: the batch's
+    :class:`Owed` (outputs go to its sink when it settles); without it the windows are
+    settled before returning, and the outcome holds this update's outputs.
     """
-    from service import alert_flow  # late import: alert_flow imports this module's helpers
-
-    outcome = RegionOutcome()
+    outcome = owed.sink if owed is not None else RegionOutcome()
     event_time = datetime.fromisoformat(update.event_time).astimezone(UTC)
     grace = timedelta(hours=runtime.settings.grace_hours)
     st_key = stream_time_key(partition)
     stream_time_raw = buckets.get(st_key)
     stream_time = datetime.fromisoformat(stream_time_raw) if stream_time_raw else event_time
-    bucket_key = f"{update.code}|{bucket_of(event_time).isoformat()}"
+    bucket_key = f"{update.code}|{hour_iso(bucket_of(event_time))}"
     if _expired(buckets, runtime, update, event_time, partition):
         outcome.late = True
         return outcome
@@ -744,8 +856,12 @@ def apply_region_update(
     previous = bucket_statements(buckets.get(bucket_key)).get(update.fingerprint)
     state, changed = merge_bucket(buckets.get(bucket_key), update)
     if not changed:
-        return _republish(buckets, alerts, runtime, update, event_time)
-    now = datetime.now(UTC)
+        if owed is not None:
+            owed.settle()  # the last alerts re-sent must be the settled ones
+        again = _republish(buckets, alerts, runtime, update, event_time)
+        outcome.counts += again.counts
+        outcome.resent += again.resent
+        return outcome
     closed = _closed_windows(runtime, update, event_time, _late_reference(update, stream_time))
     outcome.late = bool(closed)
     if outcome.late and runtime.settings.late_policy == "drop":
@@ -754,50 +870,77 @@ def apply_region_update(
     added = update.count - (int(previous["count"]) if previous else 0)
     if added > 0:
         runtime.metrics.interceptions.labels(region=update.region, code=update.code).inc(added)
-    for spec in runtime.windows:
-        for start, end in spec.containing(event_time):
-            message, statements = count_message(buckets, update, spec.name, start, end, now)
-            count = message.count
-            outcome.counts.append(message)
-            if (spec.name, start) in closed or spec.rolling:
-                continue  # a closed window's count is corrected, but it raises no new alert
-            outcome.alerts.extend(
-                alert_flow.on_count(
-                    alerts,
-                    runtime,
-                    count,
-                    evidence_of(statements),
-                    now,
-                    partition,
-                    stream_time - grace if stream_time_raw is not None else None,
-                )
-            )
-    if rolling_specs(runtime):  # the rolling count as of the stream time (one alert per region)
-        outcome.alerts += rolling_alerts(
-            buckets, alerts, runtime, update.code, update.region, max(stream_time, event_time), now,
-            partition, since=event_time,
-        )
+    mine = owed if owed is not None else Owed(buckets, alerts, runtime, outcome)
+    closing_line = stream_time - grace if stream_time_raw is not None else None
+    at = max(stream_time, event_time)
+    _owe_windows(mine, runtime, update, event_time, at, partition, closed, closing_line)
     if event_time > stream_time or stream_time_raw is None:
         previous_time = stream_time if stream_time_raw is not None else None
-        outcome.alerts.extend(_advance(buckets, alerts, runtime, partition, previous_time, event_time, now))
-    _expire_behind_channels(buckets, alerts, runtime, update, partition)
+        if _advance_due(runtime, previous_time, event_time):
+            mine.settle()
+        outcome.alerts.extend(
+            _advance(buckets, alerts, runtime, partition, previous_time, event_time, datetime.now(UTC))
+        )
+    _expire_behind_channels(buckets, alerts, runtime, update, partition, mine)
+    if owed is None:
+        mine.settle()
     return outcome
 
 
+def _owe_windows(
+    owed: Owed,
+    runtime: RuntimeLike,
+    update: RegionUpdate,
+    event_time: datetime,
+    at: datetime,
+    partition: int,
+    closed: set[tuple[str, datetime]],
+    closing_line: datetime | None,
+) -> None:
+    """Every window the update's hour is in now owes its count (and its rules, unless closed:
+    a closed window's count is corrected, but it raises no new alert); each rolling window
+    whose count as of ``at`` (the stream time) includes the update owes its rules."""
+    for spec in runtime.windows:
+        for start, end in spec.containing(event_time):
+            open_ = (spec.name, start) not in closed
+            owed.window(spec, start, end, update, partition, evaluate=open_, closing_line=closing_line)
+    for spec in rolling_specs(runtime):
+        trailing = spec.trailing(at)
+        if trailing is not None and event_time >= trailing[0]:
+            owed.rolling(spec, update.code, update.region, partition, at)
+
+
 def apply_tick(
-    buckets: Table, alerts: Table, runtime: RuntimeLike, tick: datetime, partition: int
+    buckets: Table,
+    alerts: Table,
+    runtime: RuntimeLike,
+    tick: datetime,
+    partition: int,
+    owed: Owed | None = None,
 ) -> RegionOutcome:
     """A stream-time tick: the newest event time anywhere in the stream reaches this partition.
 
     Without it a partition whose regions fall quiet would never close its windows, and their
     alerts would stay firing. Ticks only move stream time forward.
     """
-    outcome = RegionOutcome()
+    outcome = owed.sink if owed is not None else RegionOutcome()
     raw = buckets.get(stream_time_key(partition))
     current = datetime.fromisoformat(raw) if raw else None
     if current is not None and tick > current:
-        outcome.alerts = _advance(buckets, alerts, runtime, partition, current, tick, datetime.now(UTC))
+        if owed is not None and _advance_due(runtime, current, tick):
+            owed.settle()
+        outcome.alerts += _advance(buckets, alerts, runtime, partition, current, tick, datetime.now(UTC))
     return outcome
+
+
+def _advance_due(runtime: RuntimeLike, old: datetime | None, new: datetime) -> bool:
+    """Will moving the stream time from ``old`` to ``new`` close windows or move a rolling window?"""
+    if old is None:
+        return True
+    if any(spec.trailing(new) != spec.trailing(old) for spec in rolling_specs(runtime)):
+        return True
+    grace = timedelta(hours=runtime.settings.grace_hours)
+    return _last_hour_before(new - grace) > _last_hour_before(old - grace)
 
 
 def newest_stream_time(buckets: Table, partitions: int) -> datetime | None:
