@@ -148,10 +148,16 @@ async def note_source(value: Any) -> None:
         )
 
 
-def _batches(stream: Any) -> Any:
-    """The stream's events in batches (see service.batching); acked after the agent's loop body."""
+def _batches(stream: Any, per_message: int = 1) -> Any:
+    """The stream's events in batches (see service.batching); acked after the agent's loop body.
+
+    ``per_message``: how many items a message carries at most (region-updates messages carry
+    up to pipeline.UPDATES_PER_MESSAGE updates): a batch takes about SKYTALLY_BATCH_MAX items,
+    so one batch never holds the event loop for long.
+    """
     settings = runtime.settings
-    return stream.take_events(settings.batch_max, within=settings.batch_wait_ms / 1000)
+    most = max(1, settings.batch_max // per_message)
+    return stream.take_events(most, within=settings.batch_wait_ms / 1000)
 
 
 def _flush(*overlays: Overlay) -> None:
@@ -222,6 +228,11 @@ async def merge_statements(stream: Any) -> None:
             await topics.region_updates.send(key=key, value=value, partition=partition)
 
 
+#: Region updates per region-updates message, on average under load, for sizing the region
+#: stage's batches (a full message carries pipeline.UPDATES_PER_MESSAGE).
+REGION_ITEMS_PER_MESSAGE = 16
+
+
 @contextmanager
 def _as_partition(last_event: dict[int, Any], partition: int) -> Iterator[None]:
     """Settling a partition's owed windows: as the batch's last message from that partition
@@ -247,7 +258,7 @@ async def count_regions(stream: Any) -> None:
     rules evaluated once (pipeline.Owed), every alert event sent in order.
     """
     sizes = runtime.metrics.batch_messages.labels(stage="count")
-    async for events in _batches(stream):
+    async for events in _batches(stream, per_message=REGION_ITEMS_PER_MESSAGE):
         sizes.observe(len(events))
         sink = pipeline.RegionOutcome()
         last_event: dict[int, Any] = {}

@@ -634,7 +634,7 @@ def _expire_behind_channels(
     if old_line is not None and new_line <= old_line:
         return
     if owed is not None:
-        owed.settle()  # before deleting the state owed windows would read and write
+        owed.before_expiry(partition, new_line)
     if old_line is None:
         codes = set(buckets.get(codes_key(partition)) or [])
         _expire_by_scan(buckets, alerts, codes, new_line)  # once per partition: nothing to skip
@@ -736,9 +736,13 @@ class Owed:
         runtime: RuntimeLike,
         sink: RegionOutcome,
         enter: Callable[[int], AbstractContextManager[Any]] | None = None,
+        *,
+        eager: bool = False,
     ) -> None:
         """``enter(partition)``: the context to read and write a partition's state in (the
-        agent makes it that of the batch's last message from the partition); default none."""
+        agent makes it that of the batch's last message from the partition); default none.
+        ``eager``: settle everything at every barrier (one update at a time)."""
+        self.eager = eager
         self.buckets = buckets
         self.alerts = alerts
         self.runtime = runtime
@@ -775,26 +779,61 @@ class Owed:
         elif at > entry[4]:
             entry[4] = at
 
-    def settle(self) -> None:
-        """Publish every owed window's count and evaluate the owed rules, in the order owed
-        (per partition, each in its ``enter`` context)."""
+    def settle(
+        self,
+        partition: int | None = None,
+        windows: Callable[[datetime, datetime], bool] | None = None,
+        rolling: bool = True,
+    ) -> None:
+        """Publish owed windows' counts and evaluate the owed rules, in the order owed (per
+        partition, each in its ``enter`` context). Everything by default; else only
+        ``partition``'s windows that ``windows(start, end)`` accepts, and its rolling windows
+        when ``rolling``."""
         if not self:
             return
         now = datetime.now(UTC)
-        windows: dict[int, list[tuple[str, list[Any]]]] = {}
-        for key, entry in self._windows.items():
-            windows.setdefault(entry[5], []).append((key, entry))
-        rolling: dict[int, list[list[Any]]] = {}
-        for entry in self._rolling.values():
-            rolling.setdefault(entry[3], []).append(entry)
-        self._windows.clear()
-        self._rolling.clear()
-        for partition in [*windows, *(p for p in rolling if p not in windows)]:
-            with self._enter(partition) if self._enter is not None else nullcontext():
-                for key, entry in windows.get(partition, ()):
+        chosen: dict[int, list[tuple[str, list[Any]]]] = {}
+        for key, entry in list(self._windows.items()):
+            wanted = windows is not None and entry[5] == partition and windows(entry[1], entry[2])
+            if partition is None or wanted:
+                chosen.setdefault(entry[5], []).append((key, entry))
+                del self._windows[key]
+        rolled: dict[int, list[list[Any]]] = {}
+        for name, entry in list(self._rolling.items()):
+            if partition is None or (entry[3] == partition and rolling):
+                rolled.setdefault(entry[3], []).append(entry)
+                del self._rolling[name]
+        for p in [*chosen, *(p for p in rolled if p not in chosen)]:
+            with self._enter(p) if self._enter is not None else nullcontext():
+                for key, entry in chosen.get(p, ()):
                     self._settle_window(key, entry, now)
-                for entry in rolling.get(partition, ()):
+                for entry in rolled.get(p, ()):
                     self._settle_rolling(entry, now)
+
+    def before_advance(
+        self, runtime: RuntimeLike, partition: int, old: datetime | None, new: datetime
+    ) -> None:
+        """The partition's stream time moves from ``old`` to ``new``: settle what that reads.
+
+        Closing reads the alert states of windows ending before the new closing line, and a
+        rolling window that moves re-evaluates every region's rolling count: those are
+        settled first. One update at a time (``eager``) settles everything, as before batches.
+        """
+        if self.eager:
+            self.settle()
+            return
+        line = new - timedelta(hours=runtime.settings.grace_hours)
+        specs = rolling_specs(runtime)
+        moved = old is None or any(spec.trailing(new) != spec.trailing(old) for spec in specs)
+        self.settle(partition, lambda _start, end: end <= line, rolling=moved)
+
+    def before_expiry(self, partition: int, line: datetime) -> None:
+        """State of the partition's hours before ``line`` is about to be deleted: settle the
+        windows that reach into them (their counts would read deleted buckets)."""
+        if self.eager:
+            self.settle()
+            return
+        self.settle(partition, lambda start, _end: start < line, rolling=False)
 
     def _settle_window(self, key: str, entry: list[Any], now: datetime) -> None:
         from service import alert_flow  # late import: alert_flow imports this module's helpers
@@ -870,14 +909,14 @@ def apply_region_update(
     added = update.count - (int(previous["count"]) if previous else 0)
     if added > 0:
         runtime.metrics.interceptions.labels(region=update.region, code=update.code).inc(added)
-    mine = owed if owed is not None else Owed(buckets, alerts, runtime, outcome)
+    mine = owed if owed is not None else Owed(buckets, alerts, runtime, outcome, eager=True)
     closing_line = stream_time - grace if stream_time_raw is not None else None
     at = max(stream_time, event_time)
     _owe_windows(mine, runtime, update, event_time, at, partition, closed, closing_line)
     if event_time > stream_time or stream_time_raw is None:
         previous_time = stream_time if stream_time_raw is not None else None
         if _advance_due(runtime, previous_time, event_time):
-            mine.settle()
+            mine.before_advance(runtime, partition, previous_time, event_time)
         outcome.alerts.extend(
             _advance(buckets, alerts, runtime, partition, previous_time, event_time, datetime.now(UTC))
         )
@@ -928,7 +967,7 @@ def apply_tick(
     current = datetime.fromisoformat(raw) if raw else None
     if current is not None and tick > current:
         if owed is not None and _advance_due(runtime, current, tick):
-            owed.settle()
+            owed.before_advance(runtime, partition, current, tick)
         outcome.alerts += _advance(buckets, alerts, runtime, partition, current, tick, datetime.now(UTC))
     return outcome
 

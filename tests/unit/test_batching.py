@@ -332,6 +332,15 @@ def _final(events: list[tuple[str, str, str]]) -> dict[str, str]:
     return out
 
 
+def _same_alert_outcome(batched: list[tuple[str, str, str]], single: list[tuple[str, str, str]]) -> None:
+    """Every alert the batches made ends as it does one update at a time; an alert only one
+    update at a time makes is one that rose and fell back within a batch (it ends resolved)."""
+    got, want = _final(batched), _final(single)
+    assert got.keys() <= want.keys()
+    assert {k: want[k] for k in got} == got
+    assert all(want[k] == "resolved" for k in want.keys() - got.keys())
+
+
 @pytest.mark.parametrize("batch", [1, 7, 64])
 def test_region_stage_in_batches_ends_with_the_counts_and_alerts_of_one_at_a_time(batch: int) -> None:
     """The synthetic stream's region updates, one at a time on plain tables and in batches on
@@ -370,10 +379,10 @@ def test_region_stage_in_batches_ends_with_the_counts_and_alerts_of_one_at_a_tim
     got_buckets, got_last, got_events, got_table = run(batch)
     assert got_buckets == one_buckets
     assert got_last == one_last
-    assert _final(got_events) == _final(one_events)
+    _same_alert_outcome(got_events, one_events)
     assert one_events  # the stream fires alerts
     if batch == 1:
-        assert got_events == one_events  # a batch of one is the same, event for event
+        assert sorted(got_events) == sorted(one_events)  # a batch of one makes the same events
     else:  # a batch writes rewritten keys fewer times and makes no more alert events
         assert any(n > 1 for n in one_table.writes.values())
         assert sum(got_table.writes.values()) < sum(one_table.writes.values())
@@ -441,7 +450,7 @@ def test_region_stage_batches_over_partitioned_stores_match_one_at_a_time() -> N
         got_events += [(e.alert_id, e.status, e.severity) for e in out.alerts]
     assert buckets.parts == plain_b
     assert got_last == one_last
-    assert _final(got_events) == _final(one_events)
+    _same_alert_outcome(got_events, one_events)
     assert len(set(current)) > 1
     # every alert state lives in its region's partition
     for p, part in enumerate(alerts.parts):
