@@ -94,7 +94,7 @@ class Settings(BaseSettings):
         ),
     )
     batch_wait_ms: float = Field(
-        default=40.0,
+        default=20.0,
         gt=0,
         le=10_000,
         description=(
