@@ -398,7 +398,7 @@ def window_count(buckets: Table, code: str, start: datetime, end: datetime) -> t
 _HOUR_ISO: dict[datetime, str] = {}
 
 
-@lru_cache(maxsize=16_384)
+@lru_cache(maxsize=2_048)
 def _hours_iso(start: datetime, end: datetime) -> tuple[str, ...]:
     """The ISO names of a window's hour buckets (the bucket keys' second half)."""
     return tuple(hour_iso(b) for b in buckets_in(start, end))

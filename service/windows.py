@@ -21,6 +21,9 @@ from datetime import UTC, datetime, timedelta
 from service.errors import ConfigError
 
 BUCKET = timedelta(hours=1)
+#: Hour buckets whose windows each WindowSpec remembers (about half a year of event time; a
+#: backfill over years starts over rather than holding every hour it ever saw).
+HOURS_REMEMBERED = 4_096
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _SPEC = re.compile(r"^(\d+)h(?:/(\d+)h)?$")
@@ -56,7 +59,7 @@ class WindowSpec:
         hour = t.replace(minute=0, second=0, microsecond=0) if t.tzinfo is UTC else bucket_of(t)
         windows = cache.get(hour)
         if windows is None:
-            if len(cache) >= 65_536:
+            if len(cache) >= HOURS_REMEMBERED:
                 cache.clear()
             windows = cache[hour] = tuple(self._containing(hour))
         return windows
