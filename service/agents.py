@@ -176,10 +176,12 @@ alerts_batch = Overlay(alerts_table)
 _partitioner = CachedPartitioner()
 
 
+_region_partitions = list(range(runtime.settings.partitions))
+
+
 def region_partition(code: str) -> int:
     """The region-updates partition a region's updates go to (its code's, as if keyed by it)."""
-    partitions = list(range(runtime.settings.partitions))
-    return _partitioner(code.encode(), partitions, partitions)
+    return _partitioner(code.encode(), _region_partitions, _region_partitions)
 
 
 @app.agent(topics.interceptions)

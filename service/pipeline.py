@@ -467,25 +467,33 @@ def rolling_alerts(
     at: datetime,
     now: datetime,
     partition: int,
-    since: datetime | None = None,
 ) -> list[AlertEvent]:
-    """Evaluate the rolling windows' alerts of one region on its rolling count as of ``at``.
+    """Evaluate the rolling windows' alerts of one region on its rolling count as of ``at``."""
+    events: list[AlertEvent] = []
+    for spec in rolling_specs(runtime):
+        events += rolling_alert(buckets, alerts, runtime, spec, code, region, at, now, partition)
+    return events
 
-    ``since``: only windows whose rolling count can have changed since a statement at that
-    event time (its hour is still inside the trailing window).
-    """
+
+def rolling_alert(
+    buckets: Table,
+    alerts: Table,
+    runtime: RuntimeLike,
+    spec: WindowSpec,
+    code: str,
+    region: str,
+    at: datetime,
+    now: datetime,
+    partition: int,
+) -> list[AlertEvent]:
+    """Evaluate one rolling window's alert of one region on its rolling count as of ``at``."""
     from service import alert_flow  # late import: alert_flow imports this module's helpers
 
-    events: list[AlertEvent] = []
-    for spec in runtime.windows:
-        if not spec.rolling:
-            continue
-        window = spec.trailing(at)
-        if window is None or (since is not None and since < window[0]):
-            continue
-        count, statements = region_count(buckets, code, region, spec.name, *window, now)
-        events += alert_flow.on_rolling(alerts, runtime, count, evidence_of(statements), now, partition)
-    return events
+    window = spec.trailing(at)
+    if window is None:
+        return []
+    count, statements = region_count(buckets, code, region, spec.name, window[0], window[1], now)
+    return alert_flow.on_rolling(alerts, runtime, count, evidence_of(statements), now, partition)
 
 
 def evidence_of(statements: dict[str, Any]) -> tuple[dict[str, Any], ...]:
@@ -823,8 +831,7 @@ class Owed:
             self.settle()
             return
         line = new - timedelta(hours=runtime.settings.grace_hours)
-        specs = rolling_specs(runtime)
-        moved = old is None or any(spec.trailing(new) != spec.trailing(old) for spec in specs)
+        moved = old is None or _rolling_moved(runtime, old, new)
         self.settle(partition, lambda _start, end: end <= line, rolling=moved)
 
     def before_expiry(self, partition: int, line: datetime) -> None:
@@ -847,15 +854,9 @@ class Owed:
             )
 
     def _settle_rolling(self, entry: list[Any], now: datetime) -> None:
-        from service import alert_flow  # late import: alert_flow imports this module's helpers
-
         spec, code, region, partition, at = entry
-        window = spec.trailing(at)
-        if window is None:
-            return
-        count, statements = region_count(self.buckets, code, region, spec.name, window[0], window[1], now)
-        self.sink.alerts += alert_flow.on_rolling(
-            self.alerts, self.runtime, count, evidence_of(statements), now, partition
+        self.sink.alerts += rolling_alert(
+            self.buckets, self.alerts, self.runtime, spec, code, region, at, now, partition
         )
 
 
@@ -974,9 +975,19 @@ def apply_tick(
 
 def _advance_due(runtime: RuntimeLike, old: datetime | None, new: datetime) -> bool:
     """Will moving the stream time from ``old`` to ``new`` close windows or move a rolling window?"""
+    return _rolling_moved(runtime, old, new) or _closing_moved(runtime, old, new)
+
+
+def _rolling_moved(runtime: RuntimeLike, old: datetime | None, new: datetime) -> bool:
+    """Does a rolling window's trailing instance change between stream times ``old`` and ``new``?"""
     if old is None:
-        return True
-    if any(spec.trailing(new) != spec.trailing(old) for spec in rolling_specs(runtime)):
+        return False
+    return any(spec.trailing(new) != spec.trailing(old) for spec in rolling_specs(runtime))
+
+
+def _closing_moved(runtime: RuntimeLike, old: datetime | None, new: datetime) -> bool:
+    """Does the closing line (stream time minus grace) cross a whole hour, where windows end?"""
+    if old is None:
         return True
     grace = timedelta(hours=runtime.settings.grace_hours)
     return _last_hour_before(new - grace) > _last_hour_before(old - grace)
@@ -1008,12 +1019,12 @@ def _advance(
     # window close; the closing index names the states to close. Each process scans the
     # partition's whole alert table once, at its first crossing (states stored by a version
     # without the index, or by a bug, still close).
-    if old is not None and any(spec.trailing(new) != spec.trailing(old) for spec in rolling_specs(runtime)):
+    if _rolling_moved(runtime, old, new):
         # Older hours left the rolling windows: their counts can only have fallen.
         for code in alert_flow.rolling_codes(alerts, partition):
             region = _rolling_region(alerts, runtime, code)
             events += rolling_alerts(buckets, alerts, runtime, code, region, new, now, partition)
-    if old is None or _last_hour_before(new - grace) > _last_hour_before(old - grace):
+    if _closing_moved(runtime, old, new):
         scanned: set[int] = runtime.extra.setdefault("closing_scanned", set())
         since = None if old is None or partition not in scanned else old - grace
         scanned.add(partition)
