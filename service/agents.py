@@ -29,6 +29,7 @@ from service.models import AlertEvent, SourceActivity
 from service.partitioner import CachedPartitioner
 from service.source_watch import ActivityThrottle, state_from_alerts
 from service.tables import StoreReads, acting_for, write_for
+from service.take import behind_in_kafka, take_batches
 from service.watermark import ChannelWatermark
 
 log = structlog.get_logger("skytally.agents")
@@ -157,7 +158,18 @@ def _batches(stream: Any, per_message: int = 1) -> Any:
     """
     settings = runtime.settings
     most = max(1, settings.batch_max // per_message)
-    return stream.take_events(most, within=settings.batch_wait_ms / 1000)
+    within = settings.batch_wait_ms / 1000
+    longest = max(within, settings.batch_fill_ms / 1000)
+    return take_batches(stream, most, within, longest, behind_in_kafka(_highwater))
+
+
+def _highwater(tp: Any) -> int | None:
+    """The partition's high-water mark from the consumer's last fetch (None when not known yet)."""
+    try:
+        value = app.consumer.highwater(tp)
+    except Exception:  # noqa: BLE001 - unknown partition or consumer not started: no backlog known
+        return None
+    return value if isinstance(value, int) else None
 
 
 def _flush(*overlays: Overlay) -> None:

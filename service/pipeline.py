@@ -5,6 +5,7 @@ The agents pass faust Tables; tests pass dicts. Nothing here imports faust or Ka
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, MutableMapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
@@ -37,7 +38,7 @@ from service.errors import InputError
 from service.extract import extract_report
 from service.models import AlertEvent, ExtractionResult, RegionCount
 from service.watermark import ChannelWatermark
-from service.windows import WindowSpec, bucket_of, buckets_in, placement_time, to_utc
+from service.windows import BUCKET, WindowSpec, bucket_of, buckets_in, placement_time, to_utc
 
 log = structlog.get_logger("skytally.pipeline")
 
@@ -441,12 +442,13 @@ def statement_urls(entry: dict[str, Any]) -> list[str]:
 
 def _window_urls(statements: dict[str, Any]) -> list[str]:
     """The outlet URLs of a window's statements, largest figure first, at most MAX_URLS."""
-    out: list[str] = []
+    out: dict[str, None] = {}  # (ordered, unique)
     for s in sorted(statements.values(), key=lambda s: -int(s["count"])):
         for url in statement_urls(s):
-            if url not in out:
-                out.append(url)
-    return out[:MAX_URLS]
+            out[url] = None
+            if len(out) == MAX_URLS:
+                return list(out)
+    return list(out)
 
 
 def count_message(
@@ -502,7 +504,7 @@ def evidence_of(statements: dict[str, Any]) -> tuple[dict[str, Any], ...]:
     Plain dicts shaped as ``AlertEvidence`` in JSON: stage 3 evaluates the rules on every
     window count, and an event (rare) is the only place that needs the models.
     """
-    rows = sorted(statements.values(), key=lambda s: -int(s["count"]))
+    rows = heapq.nsmallest(10, statements.values(), key=lambda s: -int(s["count"]))
     return tuple(
         {
             "report_id": s["report_id"],
@@ -515,7 +517,7 @@ def evidence_of(statements: dict[str, Any]) -> tuple[dict[str, Any], ...]:
             "outlets": s.get("outlets", 1),
             "urls": statement_urls(s),
         }
-        for s in rows[:10]
+        for s in rows
     )
 
 
@@ -616,26 +618,31 @@ def _oldest_window_start(runtime: RuntimeLike, event_time: datetime) -> datetime
     return min(starts, default=bucket_of(event_time))
 
 
+def _slowest_channel(runtime: RuntimeLike, update: RegionUpdate | None, partition: int) -> datetime | None:
+    """Note the update's channel (when stamped); the partition's slowest live channel's stamp
+    (service.watermark), None until every channel was seen."""
+    watermark = region_watermark(runtime)
+    now = datetime.now(UTC)
+    if update is not None and update.source_time is not None and update.source_partition is not None:
+        channel = f"{update.via_partition}|{update.source_partition}"
+        watermark.note(partition, channel, datetime.fromisoformat(update.source_time), now)
+    partitions = runtime.settings.partitions
+    return watermark.line(partition, now, watermark_channels(partitions, via=partitions))
+
+
 def _expire_behind_channels(
     buckets: Table,
     alerts: Table,
     runtime: RuntimeLike,
-    update: RegionUpdate,
     partition: int,
+    line: datetime | None,
     owed: Owed | None = None,
 ) -> None:
-    """Note the update's channel; delete state behind the slowest channel (service.watermark)
-    and behind what uncommitted updates still need."""
-    watermark = region_watermark(runtime)
-    if update.source_time is None or update.source_partition is None:
-        return
-    now = datetime.now(UTC)
-    channel = f"{update.via_partition}|{update.source_partition}"
-    watermark.note(partition, channel, datetime.fromisoformat(update.source_time), now)
-    partitions = runtime.settings.partitions
-    line = watermark.line(partition, now, watermark_channels(partitions, via=partitions))
+    """Delete state behind the slowest channel (``line``, see service.watermark) and behind
+    what uncommitted updates still need."""
     if line is None:
         return
+    watermark = region_watermark(runtime)
     new_line = watermark.held(partition, expiry_line(line, runtime))
     raw = buckets.get(expired_before_key(partition))
     old_line = datetime.fromisoformat(raw) if raw else None
@@ -672,14 +679,25 @@ def expire(
     if new - old > timedelta(days=366):
         _expire_by_scan(buckets, alerts, set(codes), new)
         return
-    hours = buckets_in(old, new)
+    # Each window's alert state goes with its last hour (a 24 h hopping window contains 24
+    # hours of the range, and is dropped once, not 24 times).
+    ending = [
+        (
+            hour_iso(hour),
+            [
+                f"{spec.name}|{hour_iso(start)}|"
+                for spec in runtime.windows
+                for start, end in spec.containing(hour)
+                if hour < end <= hour + BUCKET
+            ],
+        )
+        for hour in buckets_in(old, new)
+    ]
     for code in codes:
-        for hour in hours:
-            _drop(buckets, f"{code}|{hour.isoformat()}")
-            for spec in runtime.windows:
-                for start, end in spec.containing(hour):
-                    if end <= new:
-                        _drop(alerts, f"{spec.name}|{start.isoformat()}|{code}")
+        for hour_key, windows in ending:
+            _drop(buckets, f"{code}|{hour_key}")
+            for window in windows:
+                _drop(alerts, window + code)
 
 
 def _expire_by_scan(buckets: Table, alerts: Table, codes: set[str], line: datetime) -> None:
@@ -818,21 +836,22 @@ class Owed:
                 for entry in rolled.get(p, ()):
                     self._settle_rolling(entry, now)
 
-    def before_advance(
-        self, runtime: RuntimeLike, partition: int, old: datetime | None, new: datetime
-    ) -> None:
-        """The partition's stream time moves from ``old`` to ``new``: settle what that reads.
-
-        Closing reads the alert states of windows ending before the new closing line, and a
-        rolling window that moves re-evaluates every region's rolling count: those are
-        settled first. One update at a time (``eager``) settles everything, as before batches.
-        """
+    def before_rolling(self, partition: int) -> None:
+        """The partition's rolling windows move: each region's rolling count is re-evaluated,
+        so the owed rolling evaluations are settled first. One update at a time (``eager``)
+        settles everything, as before batches."""
         if self.eager:
             self.settle()
             return
-        line = new - timedelta(hours=runtime.settings.grace_hours)
-        moved = old is None or _rolling_moved(runtime, old, new)
-        self.settle(partition, lambda _start, end: end <= line, rolling=moved)
+        self.settle(partition, None, rolling=True)
+
+    def before_close(self, partition: int, line: datetime) -> None:
+        """Windows of the partition ending before ``line`` close: closing reads their alert
+        states, so their owed counts and rules are settled first."""
+        if self.eager:
+            self.settle()
+            return
+        self.settle(partition, lambda _start, end: end <= line, rolling=False)
 
     def before_expiry(self, partition: int, line: datetime) -> None:
         """State of the partition's hours before ``line`` is about to be deleted: settle the
@@ -879,7 +898,6 @@ def apply_region_update(
     """
     outcome = owed.sink if owed is not None else RegionOutcome()
     event_time = datetime.fromisoformat(update.event_time).astimezone(UTC)
-    grace = timedelta(hours=runtime.settings.grace_hours)
     st_key = stream_time_key(partition)
     stream_time_raw = buckets.get(st_key)
     stream_time = datetime.fromisoformat(stream_time_raw) if stream_time_raw else event_time
@@ -911,17 +929,18 @@ def apply_region_update(
     if added > 0:
         runtime.metrics.interceptions.labels(region=update.region, code=update.code).inc(added)
     mine = owed if owed is not None else Owed(buckets, alerts, runtime, outcome, eager=True)
-    closing_line = stream_time - grace if stream_time_raw is not None else None
     at = max(stream_time, event_time)
-    _owe_windows(mine, runtime, update, event_time, at, partition, closed, closing_line)
+    _owe_windows(mine, runtime, update, event_time, at, partition, closed, closed_line(buckets, partition))
     if event_time > stream_time or stream_time_raw is None:
         previous_time = stream_time if stream_time_raw is not None else None
-        if _advance_due(runtime, previous_time, event_time):
-            mine.before_advance(runtime, partition, previous_time, event_time)
+        if _rolling_moved(runtime, previous_time, event_time):
+            mine.before_rolling(partition)
         outcome.alerts.extend(
             _advance(buckets, alerts, runtime, partition, previous_time, event_time, datetime.now(UTC))
         )
-    _expire_behind_channels(buckets, alerts, runtime, update, partition, mine)
+    slowest = _slowest_channel(runtime, update, partition)
+    outcome.alerts.extend(_close_behind(buckets, alerts, runtime, partition, slowest, mine))
+    _expire_behind_channels(buckets, alerts, runtime, partition, slowest, mine)
     if owed is None:
         mine.settle()
     return outcome
@@ -967,15 +986,12 @@ def apply_tick(
     raw = buckets.get(stream_time_key(partition))
     current = datetime.fromisoformat(raw) if raw else None
     if current is not None and tick > current:
-        if owed is not None and _advance_due(runtime, current, tick):
-            owed.before_advance(runtime, partition, current, tick)
+        if owed is not None and _rolling_moved(runtime, current, tick):
+            owed.before_rolling(partition)
         outcome.alerts += _advance(buckets, alerts, runtime, partition, current, tick, datetime.now(UTC))
+        slowest = _slowest_channel(runtime, None, partition)
+        outcome.alerts += _close_behind(buckets, alerts, runtime, partition, slowest, owed)
     return outcome
-
-
-def _advance_due(runtime: RuntimeLike, old: datetime | None, new: datetime) -> bool:
-    """Will moving the stream time from ``old`` to ``new`` close windows or move a rolling window?"""
-    return _rolling_moved(runtime, old, new) or _closing_moved(runtime, old, new)
 
 
 def _rolling_moved(runtime: RuntimeLike, old: datetime | None, new: datetime) -> bool:
@@ -985,12 +1001,62 @@ def _rolling_moved(runtime: RuntimeLike, old: datetime | None, new: datetime) ->
     return any(spec.trailing(new) != spec.trailing(old) for spec in rolling_specs(runtime))
 
 
-def _closing_moved(runtime: RuntimeLike, old: datetime | None, new: datetime) -> bool:
-    """Does the closing line (stream time minus grace) cross a whole hour, where windows end?"""
-    if old is None:
-        return True
+def closed_line_key(partition: int) -> str:
+    """Where a partition's closing line is kept: windows ending before it are closed."""
+    return f"~closed-before|{partition}"
+
+
+def closed_line(buckets: Table, partition: int) -> datetime | None:
+    """The partition's closing line (None before its first)."""
+    raw = buckets.get(closed_line_key(partition))
+    return datetime.fromisoformat(raw) if raw else None
+
+
+def closing_reference(stream_time: datetime, slowest: datetime | None) -> datetime:
+    """How far event time has come for closing windows: the slowest live channel's stamp, once
+    every channel is known; never beyond the partition's stream time.
+
+    Windows close at this minus the grace period. The stream time alone (the newest event
+    time) runs ahead of a lagging channel in a backlog: windows closed (their alerts resolved)
+    while statements for them were still on the way and, not late by their own channel's
+    time, fired the same alerts again (measured on a 150,000-report backfill: most alert ids
+    fired 2-10 times). Closed behind the slowest channel, a statement that reaches a closed
+    window is late by its channel's time as well, and corrects the count without an alert.
+    """
+    return stream_time if slowest is None else min(stream_time, slowest)
+
+
+def _close_behind(
+    buckets: Table,
+    alerts: Table,
+    runtime: RuntimeLike,
+    partition: int,
+    slowest: datetime | None,
+    owed: Owed | None,
+) -> list[AlertEvent]:
+    """Close the partition's windows that ended more than the grace period before the closing
+    reference (:func:`closing_reference`), once the line crosses a whole hour (windows end on
+    whole hours): their firing alerts resolve. Each process scans the partition's whole alert
+    table once, at its first crossing (states stored by a version without the closing index,
+    or by a bug, still close)."""
+    from service import alert_flow  # late import: alert_flow imports this module's helpers
+
+    raw = buckets.get(stream_time_key(partition))
+    if raw is None:
+        return []
     grace = timedelta(hours=runtime.settings.grace_hours)
-    return _last_hour_before(new - grace) > _last_hour_before(old - grace)
+    line = closing_reference(datetime.fromisoformat(raw), slowest) - grace
+    old = closed_line(buckets, partition)
+    if old is not None and _last_hour_before(line) <= _last_hour_before(old):
+        return []
+    if owed is not None:
+        owed.before_close(partition, line)
+    scanned: set[int] = runtime.extra.setdefault("closing_scanned", set())
+    since = old if old is not None and partition in scanned else None
+    scanned.add(partition)
+    events = alert_flow.on_stream_time(alerts, runtime, line, datetime.now(UTC), partition, since=since)
+    buckets[closed_line_key(partition)] = line.isoformat()
+    return events
 
 
 def newest_stream_time(buckets: Table, partitions: int) -> datetime | None:
@@ -1009,26 +1075,17 @@ def _advance(
     new: datetime,
     now: datetime,
 ) -> list[AlertEvent]:
-    """The partition's stream time moves from ``old`` to ``new``: close windows, expire state."""
+    """The partition's stream time moves from ``old`` to ``new``: rolling windows move with it
+    (windows close by :func:`_close_behind`)."""
     from service import alert_flow  # late import: alert_flow imports this module's helpers
 
     buckets[stream_time_key(partition)] = new.isoformat()
-    grace = timedelta(hours=runtime.settings.grace_hours)
     events: list[AlertEvent] = []
-    # Windows end on whole hours: only when the closing line crosses one can an alert's
-    # window close; the closing index names the states to close. Each process scans the
-    # partition's whole alert table once, at its first crossing (states stored by a version
-    # without the index, or by a bug, still close).
     if _rolling_moved(runtime, old, new):
         # Older hours left the rolling windows: their counts can only have fallen.
         for code in alert_flow.rolling_codes(alerts, partition):
             region = _rolling_region(alerts, runtime, code)
             events += rolling_alerts(buckets, alerts, runtime, code, region, new, now, partition)
-    if _closing_moved(runtime, old, new):
-        scanned: set[int] = runtime.extra.setdefault("closing_scanned", set())
-        since = None if old is None or partition not in scanned else old - grace
-        scanned.add(partition)
-        events += alert_flow.on_stream_time(alerts, runtime, new - grace, now, partition, since=since)
     return events
 
 

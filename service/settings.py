@@ -102,6 +102,16 @@ class Settings(BaseSettings):
             "what it has (adds at most this much latency per stage)"
         ),
     )
+    batch_fill_ms: float = Field(
+        default=250.0,
+        ge=0,
+        le=60_000,
+        description=(
+            "SKYTALLY_BATCH_FILL_MS: while a backlog waits in Kafka (at least enough messages "
+            "to fill the batch), a stage keeps filling a batch up to this long in all; at a "
+            "steady rate nothing waits and a batch goes after SKYTALLY_BATCH_WAIT_MS"
+        ),
+    )
 
     api_history_hours: float = Field(
         default=2160.0,

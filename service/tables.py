@@ -20,10 +20,20 @@ from faust.streams import _current_event  # faust keeps no public setter
 class StoreReads(MutableMapping[str, Any]):
     """A faust Table read from its store and written through the table (changelogged)."""
 
-    __slots__ = ("table",)
+    __slots__ = ("_plain", "table")
 
     def __init__(self, table: Any) -> None:
         self.table = table
+        self._plain: dict[Any, Any] | None = None
+
+    def _dict(self) -> dict[Any, Any] | None:
+        """The memory store's own dict (a miss is then a plain ``dict.get``, not a KeyError)."""
+        plain = self._plain
+        if plain is None:
+            inner = getattr(self.table.data, "data", None)
+            if type(inner) is dict:
+                plain = self._plain = inner
+        return plain
 
     @property
     def name(self) -> str:
@@ -32,6 +42,9 @@ class StoreReads(MutableMapping[str, Any]):
 
     def get(self, key: str, default: Any = None) -> Any:
         """The stored value, or ``default`` (tables here store no None values)."""
+        plain = self._plain if self._plain is not None else self._dict()
+        if plain is not None:
+            return plain.get(key, default)
         try:
             return self.table.data[key]
         except KeyError:

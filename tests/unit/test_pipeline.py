@@ -512,3 +512,102 @@ def test_a_statement_older_than_the_rolling_window_does_not_touch_its_alert(tabl
     late = run(tables, runtime, result("old", {"RU-BRY": 40}, end=END + timedelta(hours=2)))
     assert [] == [a for a in late.alerts if a.window == "24h/1h"]
     assert any(c.count.count == 40 for c in late.counts if c.count.window == "24h/1h")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    windows=st.sampled_from(["1h,24h,night", "1h,24h/1h", "3h/1h,night,24h"]),
+    first=st.integers(0, 200),
+    span=st.integers(1, 60),
+)
+def test_expire_drops_exactly_the_states_of_windows_ending_in_the_range(
+    windows: str, first: int, span: int
+) -> None:
+    """Buckets of hours in [old, new) and alert states of windows over them ending by ``new``."""
+    config = Settings(windows=windows, grace_hours=24)
+    rt = SimpleNamespace(settings=config, windows=parse_windows(config.windows))
+    base = datetime(2026, 3, 1, tzinfo=UTC)
+    hours = [base + timedelta(hours=h) for h in range(300)]
+    codes = ["RU-KRS", "RU-BEL"]
+    buckets: dict[str, Any] = {pipeline.codes_key(0): codes}
+    alerts: dict[str, Any] = {}
+    for code in codes:
+        for hour in hours:
+            buckets[f"{code}|{hour.isoformat()}"] = {}
+            for spec in rt.windows:
+                for start, _ in spec.containing(hour):
+                    alerts[f"{spec.name}|{start.isoformat()}|{code}"] = {}
+    old, new = hours[first], hours[first] + timedelta(hours=span)
+    doomed_alerts = {
+        f"{spec.name}|{start.isoformat()}|{code}"
+        for code in codes
+        for hour in hours
+        if old <= hour < new
+        for spec in rt.windows
+        for start, end in spec.containing(hour)
+        if end <= new
+    }
+    kept_buckets = {
+        k for k in buckets if k.startswith("~") or not old <= datetime.fromisoformat(k.split("|")[1]) < new
+    }
+    kept_alerts = set(alerts) - doomed_alerts
+    pipeline.expire(buckets, alerts, rt, 0, old, new)
+    assert kept_buckets == set(buckets)
+    assert kept_alerts == set(alerts)
+
+
+def _channel_update(fp: str, count: int, event_time: datetime, source: int, source_time: datetime) -> Any:
+    return RegionUpdate(
+        fingerprint=fp, code="RU-ROS", region="Rostov Oblast", count=count,
+        event_time=event_time.isoformat(), report_id=fp, source="mod", url=None, claimed_total=None,
+        evidence=f"{count} over Rostov", confidence=0.9, outlets=1,
+        source_time=source_time.isoformat(), source_partition=source, via_partition=0,
+    )
+
+
+def test_windows_close_behind_the_slowest_channel_and_fire_once() -> None:
+    """A backlog: one reports partition is days of event time ahead of the other.
+
+    The 1 h window of the slow channel's statement must stay open (its alert firing) while
+    the slow channel is still behind it, however far the fast one has run; a second statement
+    for it from the slow channel then raises the count without a second 'firing'. Once the
+    slow channel passes the window's end plus grace, the alert resolves, once.
+    """
+    config = Settings(windows="1h", grace_hours=2, partitions=2)  # 2 reports x 2 statement partitions
+    rt = SimpleNamespace(
+        settings=config, metrics=Metrics(CollectorRegistry()), windows=parse_windows("1h"), extra={}
+    )
+    buckets: dict[str, Any] = {}
+    alerts: dict[str, Any] = {}
+    t0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    events: list[Any] = []
+    offset = 0
+
+    def apply(update: Any) -> None:
+        nonlocal offset
+        out = pipeline.apply_region_update(buckets, alerts, rt, update, 0, offset, offset + 1)
+        offset += 1
+        events.extend(out.alerts)
+
+    # every channel heard from (via 0 and 1 from both sources), the slow one at 10:xx
+    for via in (0, 1):
+        for source in (0, 1):
+            u = _channel_update(f"seed-{via}-{source}", 0, t0, source, t0)
+            apply(RegionUpdate(**{**u.to_dict(), "via_partition": via, "urls": ()}))
+    apply(_channel_update("slow-1", 6, t0 + timedelta(minutes=30), 1, t0 + timedelta(minutes=30)))
+    # the fast channel runs three days ahead
+    for h in range(1, 72):
+        at = t0 + timedelta(hours=h)
+        apply(_channel_update(f"fast-{h}", 1, at + timedelta(minutes=30), 0, at))
+    window = "threshold|1h|2026-03-01T10:00:00+00:00|RU-ROS"
+    assert [("firing", 6)] == [(e.status, e.count) for e in events if e.alert_id == window]
+    # the slow channel's second statement for the same hour: counted, no second firing
+    apply(_channel_update("slow-2", 3, t0 + timedelta(minutes=40), 1, t0 + timedelta(minutes=40)))
+    assert [("firing", 6)] == [(e.status, e.count) for e in events if e.alert_id == window]
+    # every channel catches up: the window closes, its alert resolves once with the full count
+    later = t0 + timedelta(hours=72)
+    for via in (0, 1):
+        for source in (0, 1):
+            u = _channel_update(f"late-{via}-{source}", 1, later, source, later)
+            apply(RegionUpdate(**{**u.to_dict(), "via_partition": via, "urls": ()}))
+    assert [("firing", 6), ("resolved", 9)] == [(e.status, e.count) for e in events if e.alert_id == window]
