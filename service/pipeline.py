@@ -1013,8 +1013,9 @@ def closed_line(buckets: Table, partition: int) -> datetime | None:
 
 
 def closing_reference(stream_time: datetime, slowest: datetime | None) -> datetime:
-    """How far event time has come for closing windows: the slowest live channel's stamp, once
-    every channel is known; never beyond the partition's stream time.
+    """How far event time has come for closing windows: the slowest live channel's stamp once
+    every channel has been seen (``slowest``; until then, and while every channel is quiet,
+    the stream time), never beyond the partition's stream time.
 
     Windows close at this minus the grace period. The stream time alone (the newest event
     time) runs ahead of a lagging channel in a backlog: windows closed (their alerts resolved)
