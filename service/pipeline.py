@@ -440,14 +440,29 @@ def statement_urls(entry: dict[str, Any]) -> list[str]:
     return list(entry.get("urls") or ([entry["url"]] if entry.get("url") else []))
 
 
+def _urls_of(entry: dict[str, Any]) -> Any:
+    return entry.get("urls") or ((entry["url"],) if entry.get("url") else ())
+
+
+def _largest_first(s: dict[str, Any]) -> int:
+    return -int(s["count"])
+
+
 def _window_urls(statements: dict[str, Any]) -> list[str]:
-    """The outlet URLs of a window's statements, largest figure first, at most MAX_URLS."""
-    out: dict[str, None] = {}  # (ordered, unique)
-    for s in sorted(statements.values(), key=lambda s: -int(s["count"])):
-        for url in statement_urls(s):
-            out[url] = None
-            if len(out) == MAX_URLS:
-                return list(out)
+    """The outlet URLs of a window's statements, largest figure first, at most MAX_URLS.
+
+    Every statement has at least one URL as a rule, so the MAX_URLS largest statements are
+    enough; all of them are sorted only when those fall short.
+    """
+    values = statements.values()
+    top = heapq.nsmallest(MAX_URLS, values, key=_largest_first) if len(values) > MAX_URLS else None
+    for rows in (top, None) if top is not None else (None,):
+        out: dict[str, None] = {}  # (ordered, unique)
+        for s in rows if rows is not None else sorted(values, key=_largest_first):
+            for url in _urls_of(s):
+                out[url] = None
+                if len(out) == MAX_URLS:
+                    return list(out)
     return list(out)
 
 
@@ -584,8 +599,7 @@ def _expired(
     raw = buckets.get(expired_before_key(partition))
     if raw is None:
         return False
-    line = datetime.fromisoformat(raw)
-    if all(start >= line for spec in runtime.windows for start, _ in spec.containing(event_time)):
+    if _oldest_window_start(runtime, event_time) >= datetime.fromisoformat(raw):
         return False
     runtime.metrics.late_statements.labels(window="expired").inc()
     log.warning(
@@ -614,8 +628,22 @@ def region_watermark(runtime: RuntimeLike) -> ChannelWatermark:
 
 def _oldest_window_start(runtime: RuntimeLike, event_time: datetime) -> datetime:
     """The start of the oldest window containing ``event_time`` (the oldest hour it counts in)."""
-    starts = [start for spec in runtime.windows for start, _ in spec.containing(event_time)]
+    windows = tuple(runtime.windows)
+    if _hourly(windows):  # every instant of an hour is in the same windows: once per hour
+        return _oldest_start(windows, bucket_of(event_time))
+    starts = [start for spec in windows for start, _ in spec.containing(event_time)]
     return min(starts, default=bucket_of(event_time))
+
+
+@lru_cache(maxsize=8)
+def _hourly(windows: tuple[WindowSpec, ...]) -> bool:
+    return all(spec.hourly for spec in windows)
+
+
+@lru_cache(maxsize=4096)
+def _oldest_start(windows: tuple[WindowSpec, ...], hour: datetime) -> datetime:
+    starts = [start for spec in windows for start, _ in spec.containing(hour)]
+    return min(starts, default=hour)
 
 
 def _slowest_channel(runtime: RuntimeLike, update: RegionUpdate | None, partition: int) -> datetime | None:
@@ -774,13 +802,16 @@ class Owed:
         self.runtime = runtime
         self.sink = sink
         self._enter = enter
-        #: count key -> [spec, start, end, code, region, partition, evaluate, closing_line]
-        self._windows: dict[str, list[Any]] = {}
+        #: partition -> count key -> [spec, start, end, code, region, partition, evaluate, closing_line]
+        self._windows: dict[int, dict[str, list[Any]]] = {}
+        #: partition -> [earliest start, earliest end] of its owed windows (bounds: a barrier
+        #: that no owed window reaches returns without looking at them)
+        self._floor: dict[int, list[datetime]] = {}
         #: (spec name, code) -> [spec, code, region, partition, at]
         self._rolling: dict[tuple[str, str], list[Any]] = {}
 
     def __bool__(self) -> bool:
-        return bool(self._windows or self._rolling)
+        return bool(self._rolling) or any(self._windows.values())
 
     def window(
         self, spec: WindowSpec, start: datetime, end: datetime, update: RegionUpdate, partition: int,
@@ -788,10 +819,16 @@ class Owed:
     ) -> None:
         """The window's count changed: publish it (and run its rules when ``evaluate``) at settling."""
         key = f"{spec.name}|{hour_iso(start)}|{update.code}"
-        entry = self._windows.get(key)
+        owed = self._windows.setdefault(partition, {})
+        entry = owed.get(key)
         if entry is None:
-            entry = [spec, start, end, update.code, update.region, partition, evaluate, closing_line]
-            self._windows[key] = entry
+            owed[key] = [spec, start, end, update.code, update.region, partition, evaluate, closing_line]
+            floor = self._floor.get(partition)
+            if floor is None:
+                self._floor[partition] = [start, end]
+            else:
+                floor[0] = min(floor[0], start)
+                floor[1] = min(floor[1], end)
             return
         entry[6] = entry[6] or evaluate
         if closing_line is not None and (entry[7] is None or closing_line > entry[7]):
@@ -819,11 +856,21 @@ class Owed:
             return
         now = datetime.now(UTC)
         chosen: dict[int, list[tuple[str, list[Any]]]] = {}
-        for key, entry in list(self._windows.items()):
-            wanted = windows is not None and entry[5] == partition and windows(entry[1], entry[2])
-            if partition is None or wanted:
-                chosen.setdefault(entry[5], []).append((key, entry))
-                del self._windows[key]
+        if partition is None:
+            chosen = {p: list(owed.items()) for p, owed in self._windows.items() if owed}
+            self._windows = {}
+            self._floor = {}
+        elif windows is not None and self._windows.get(partition):
+            owed = self._windows[partition]
+            picked = [(key, entry) for key, entry in owed.items() if windows(entry[1], entry[2])]
+            for key, _ in picked:
+                del owed[key]
+            if picked:
+                chosen[partition] = picked
+            if owed:
+                self._floor[partition] = [min(e[1] for e in owed.values()), min(e[2] for e in owed.values())]
+            else:
+                self._floor.pop(partition, None)
         rolled: dict[int, list[list[Any]]] = {}
         for name, entry in list(self._rolling.items()):
             if partition is None or (entry[3] == partition and rolling):
@@ -851,7 +898,9 @@ class Owed:
         if self.eager:
             self.settle()
             return
-        self.settle(partition, lambda _start, end: end <= line, rolling=False)
+        floor = self._floor.get(partition)
+        if floor is not None and floor[1] <= line:
+            self.settle(partition, lambda _start, end: end <= line, rolling=False)
 
     def before_expiry(self, partition: int, line: datetime) -> None:
         """State of the partition's hours before ``line`` is about to be deleted: settle the
@@ -859,7 +908,9 @@ class Owed:
         if self.eager:
             self.settle()
             return
-        self.settle(partition, lambda start, _end: start < line, rolling=False)
+        floor = self._floor.get(partition)
+        if floor is not None and floor[0] < line:
+            self.settle(partition, lambda start, _end: start < line, rolling=False)
 
     def _settle_window(self, key: str, entry: list[Any], now: datetime) -> None:
         from service import alert_flow  # late import: alert_flow imports this module's helpers

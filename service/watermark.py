@@ -60,8 +60,8 @@ class ChannelWatermark:
         channels = self._seen.get(partition, {})
         if not required <= channels.keys():
             return None
-        live = [stamp for stamp, seen in channels.values() if now - seen < self.idle]
-        return min(live, default=None)
+        cutoff = now - self.idle
+        return min((stamp for stamp, seen in channels.values() if seen > cutoff), default=None)
 
     def forget(self, partition: int) -> None:
         """Drop a partition's channels (it moved to another worker)."""

@@ -46,6 +46,11 @@ class WindowSpec:
         hourly = not (self.size % BUCKET or self.step % BUCKET or self.anchor % BUCKET)
         object.__setattr__(self, "_by_hour", {} if hourly else None)
 
+    @property
+    def hourly(self) -> bool:
+        """Do its windows start and end on whole hours (every instant of an hour in the same ones)?"""
+        return self._by_hour is not None
+
     def containing(self, t: datetime) -> tuple[tuple[datetime, datetime], ...]:
         """The windows of this kind that contain instant ``t`` (newest first).
 
