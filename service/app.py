@@ -63,6 +63,10 @@ def create_app(settings: Settings) -> faust.App:
         # ~20 records per report (outputs and changelogs): 5 ms of batching turns one request
         # per few records into one per batch (measured: socket sends were 15 % of the CPU).
         producer_linger=0.005,
+        # aiokafka keeps one open batch per partition; a send finding it full waits for it to
+        # be sent. faust's 16 KB held a region-stage batch's bursts of counts and alerts (a few
+        # KB each) to one broker round trip per few records.
+        producer_max_batch_size=settings.producer_batch_bytes,
         # murmur2 in pure Python per keyed record, remembered per key (service.partitioner).
         producer_partitioner=CachedPartitioner(),
         consumer_auto_offset_reset="earliest",

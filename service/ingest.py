@@ -183,6 +183,7 @@ class ReportIngestor(Service):
         self.producer = AIOKafkaProducer(
             acks="all",
             linger_ms=5,
+            max_batch_size=self.settings.producer_batch_bytes,
             partitioner=CachedPartitioner(),
             max_request_size=max(1 << 20, self.settings.max_report_bytes * 2),
             **config,

@@ -112,6 +112,16 @@ class Settings(BaseSettings):
             "steady rate nothing waits and a batch goes after SKYTALLY_BATCH_WAIT_MS"
         ),
     )
+    producer_batch_bytes: int = Field(
+        default=256 * 1024,
+        ge=16 * 1024,
+        le=1024 * 1024,
+        description=(
+            "SKYTALLY_PRODUCER_BATCH_BYTES: the most bytes one producer batch per partition "
+            "holds (faust's and stage 1's producers); a send to a partition whose batch is "
+            "full waits until the batch is on its way, one broker round trip per batch"
+        ),
+    )
 
     api_history_hours: float = Field(
         default=2160.0,
