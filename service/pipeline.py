@@ -435,17 +435,27 @@ def region_count(
     return count, statements
 
 
-def statement_urls(entry: dict[str, Any]) -> list[str]:
-    """The outlet URLs of one stored statement (entries from before URL lists: its one URL)."""
-    return list(entry.get("urls") or ([entry["url"]] if entry.get("url") else []))
-
-
 def _urls_of(entry: dict[str, Any]) -> Any:
     return entry.get("urls") or ((entry["url"],) if entry.get("url") else ())
 
 
+def statement_urls(entry: dict[str, Any]) -> list[str]:
+    """The outlet URLs of one stored statement (entries from before URL lists: its one URL)."""
+    return list(_urls_of(entry))
+
+
 def _largest_first(s: dict[str, Any]) -> int:
     return -int(s["count"])
+
+
+def _first_urls(rows: Any) -> list[str]:
+    out: dict[str, None] = {}  # (ordered, unique)
+    for s in rows:
+        for url in _urls_of(s):
+            out[url] = None
+            if len(out) == MAX_URLS:
+                return list(out)
+    return list(out)
 
 
 def _window_urls(statements: dict[str, Any]) -> list[str]:
@@ -455,15 +465,11 @@ def _window_urls(statements: dict[str, Any]) -> list[str]:
     enough; all of them are sorted only when those fall short.
     """
     values = statements.values()
-    top = heapq.nsmallest(MAX_URLS, values, key=_largest_first) if len(values) > MAX_URLS else None
-    for rows in (top, None) if top is not None else (None,):
-        out: dict[str, None] = {}  # (ordered, unique)
-        for s in rows if rows is not None else sorted(values, key=_largest_first):
-            for url in _urls_of(s):
-                out[url] = None
-                if len(out) == MAX_URLS:
-                    return list(out)
-    return list(out)
+    if len(values) > MAX_URLS:
+        urls = _first_urls(heapq.nsmallest(MAX_URLS, values, key=_largest_first))
+        if len(urls) == MAX_URLS:
+            return urls
+    return _first_urls(sorted(values, key=_largest_first))
 
 
 def count_message(
