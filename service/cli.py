@@ -12,7 +12,7 @@ import structlog
 from faust.cli import argument, option
 
 from service import agents as _agents  # noqa: F401 - registers the agents
-from service import state_dir
+from service import gc_tuning, state_dir
 from service import web as _web  # noqa: F401 - registers the web views
 from service.app import app, runtime
 from service.errors import SkytallyError
@@ -289,10 +289,23 @@ def main() -> None:
             asyncio.run(ensure_topics(runtime.settings))
         except SkytallyError as exc:
             _fail(str(exc))
+        tune_worker_gc()
         if state_dir.persistent(runtime.settings.store):
             run_worker_on_state_dir(Path(app.conf.tabledir))
             return
     app.main()
+
+
+def tune_worker_gc() -> None:
+    """Tune the garbage collector for a long-running worker (see service.gc_tuning)."""
+    tuned = gc_tuning.tune(runtime.settings.gc_young_threshold)
+
+    async def report_gc() -> None:  # logged once the worker's JSON logging is set up
+        structlog.get_logger("skytally").info(
+            "gc_tuned", thresholds=list(tuned.after), default=list(tuned.before), frozen=tuned.frozen
+        )
+
+    app.task(report_gc)
 
 
 def run_worker_on_state_dir(tabledir: Path) -> None:

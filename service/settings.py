@@ -123,6 +123,17 @@ class Settings(BaseSettings):
         ),
     )
 
+    gc_young_threshold: int = Field(
+        default=50_000,
+        ge=0,
+        le=10_000_000,
+        description=(
+            "SKYTALLY_GC_YOUNG_THRESHOLD: the worker's young-generation garbage-collection "
+            "threshold (Python's default 700); the worker also freezes its start-up objects out "
+            "of full collections. 0: Python's defaults, nothing frozen"
+        ),
+    )
+
     api_history_hours: float = Field(
         default=2160.0,
         gt=0,
