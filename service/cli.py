@@ -269,17 +269,25 @@ def check_worker_config() -> None:
     except SkytallyError as exc:
         _fail(f"alert rules: {exc}")
     unknown = rules.unknown_windows([w.name for w in runtime.windows])
-    if unknown:
-        structlog.get_logger("skytally").warning(
-            "rules_for_windows_not_kept",
-            windows=unknown,
-            hint="add them to SKYTALLY_WINDOWS or remove those rules; they can never fire",
-        )
+    # The bundled defaults carry rules for the optional windows too (24h/1h): only a rules
+    # file the operator wrote is worth a warning.
+    if unknown and runtime.settings.rules is not None:
+
+        async def report_unknown() -> None:  # logged once the worker's JSON logging is set up
+            structlog.get_logger("skytally").warning(
+                "rules_for_windows_not_kept",
+                rules=str(runtime.settings.rules),
+                windows=unknown,
+                hint="add them to SKYTALLY_WINDOWS or remove those rules; they can never fire",
+            )
+
+        app.task(report_unknown)
 
 
 def main() -> None:
     """Console script entry point."""
-    if "worker" in sys.argv[1:]:
+    args = sys.argv[1:]
+    if "worker" in args and not {"-h", "--help"} & set(args):
         check_worker_config()
         import asyncio
 

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -192,6 +193,7 @@ async def run_demo(settings: Settings, *, once: bool, feed: Path | None, rate: f
     stop = asyncio.Event()
     state = DemoState(expected=len(payloads))
     watcher: asyncio.Task[None] | None = None
+    keep_workdir = True  # the worker's log and state stay for a look after a failure only
     try:
         local = settings.model_copy(update={"kafka_bootstrap": bootstrap})
         await ensure_topics(local)
@@ -206,6 +208,7 @@ async def run_demo(settings: Settings, *, once: bool, feed: Path | None, rate: f
         console.print(f"Feeding {len(payloads)} reports to {settings.topic_reports} ...")
         await produce_feed(aiokafka_config(local), settings.topic_reports, payloads, rate=rate)
         processed = await _wait_processed(state, worker, workdir)
+        keep_workdir = not processed
         if processed:
             _print_summary(base, state)
         if not once:
@@ -213,15 +216,31 @@ async def run_demo(settings: Settings, *, once: bool, feed: Path | None, rate: f
             await _forever(worker)
             return 0
         return 0 if processed else 1
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        keep_workdir = not state.processed >= state.expected  # Ctrl-C is how the demo stops
+        raise
     finally:
         stop.set()
-        if watcher is not None:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(watcher, 5)
-        if worker is not None:
-            stop_process(worker, timeout=15)
-        if broker is not None:
-            await broker.astop()
+        await _stop_all(watcher, worker, broker)
+        if keep_workdir:
+            console.print(f"Worker log and state kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _stop_all(
+    watcher: asyncio.Task[None] | None,
+    worker: subprocess.Popen[bytes] | None,
+    broker: EmbeddedTansu | None,
+) -> None:
+    """Stop what the demo started, in order: the output watcher, the worker, the broker."""
+    if watcher is not None:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(watcher, 5)
+    if worker is not None:
+        stop_process(worker, timeout=15)
+    if broker is not None:
+        await broker.astop()
 
 
 async def _wait_processed(state: DemoState, worker: subprocess.Popen[bytes], workdir: Path) -> bool:

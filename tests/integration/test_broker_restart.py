@@ -21,7 +21,7 @@ import pytest
 from service.synthetic import REGIONS, generate, truth
 from service.windows import parse_windows
 from tests.support import session
-from tests.support.brokers import KafkaKRaft, default_kind, selected_spec
+from tests.support.brokers import KafkaKRaft, needs_kafka, selected_spec
 from tests.support.counts import describe_difference, wait_counts
 from tests.support.kafka_io import consume_until, produce, values
 from tests.support.load import Feeder
@@ -41,10 +41,9 @@ def kafka(request: pytest.FixtureRequest) -> Iterator[KafkaKRaft]:
     """A private Apache Kafka this test may stop and start (it keeps its data and port)."""
     if selected_spec() not in {"kafka", "tansu"}:
         pytest.skip(f"SKYTALLY_TEST_BROKER={selected_spec()} is someone else's broker: not restartable")
-    if default_kind() != "kafka":
-        # Tansu keeps its data in memory: a restarted Tansu is a new, empty broker, so "ride out
-        # a restart with exact counts" does not apply. CI has Java and runs this on Kafka.
-        pytest.skip("needs Apache Kafka (no java here): the embedded Tansu forgets everything on restart")
+    # Tansu keeps its data in memory: a restarted Tansu is a new, empty broker, so "ride out
+    # a restart with exact counts" does not apply. CI has Java and runs this on Kafka.
+    needs_kafka("the embedded Tansu forgets everything on restart")
     started = session.start_with_retry(KafkaKRaft)
     yield started
     started.close()

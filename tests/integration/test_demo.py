@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -34,3 +35,7 @@ def test_demo_once_processes_the_samples_and_shows_alerts() -> None:
     assert "Interceptions per region and window" in out
     assert "dead letter" in out
     assert "14 reports processed, 3 dead-lettered." in out
+    # A run that worked leaves nothing behind in the temp directory.
+    found = re.search(r"logs \(JSON\) in (\S+)worker\.log", out.replace("\n", ""))
+    assert found, out[-3000:]
+    assert not Path(found.group(1)).exists()

@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from service.synthetic import generate, truth
 from service.windows import parse_windows
+from tests.support.brokers import needs_kafka
 from tests.support.kafka_io import consume_until, create_topics, produce, values
 from tests.support.session import unique_id
 from tests.support.skytally_worker import WorkerHandle, start_skytally_worker, worker_env
@@ -137,6 +138,11 @@ def test_sigkill_mid_stream_keeps_counts_exact(broker: Any, tmp_path: Path, stor
 
     Both what the API serves and what the region-counts topic ends with.
     """
+    needs_kafka(
+        "Tansu answers ListOffsets one batch short (../shared/BROKERS.md), so a replacement "
+        "worker's table recovery stops before the last changelog records and counts come out wrong",
+        getattr(broker, "kind", None),
+    )
     reports, statements = generate(STATEMENTS, seed=42)
     expected = truth(statements, parse_windows(WINDOWS))
     uid = unique_id("fault")

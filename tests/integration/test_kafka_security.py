@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ import pytest
 from service.kafka_admin import aiokafka_config
 from service.settings import Settings
 from tests.support import session
-from tests.support.brokers import KafkaKRaft
+from tests.support.brokers import KafkaKRaft, needs_kafka
 from tests.support.kafka_security import (
     SASL_LISTENER,
     SASL_SSL_LISTENER,
@@ -56,12 +55,7 @@ class Secured:
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured]:
     """One Apache Kafka with TLS, SASL and SASL_SSL listeners for the whole module."""
-    if shutil.which("java") is None:
-        pytest.fail(
-            "Kafka security tests need Java 17+ to run Apache Kafka with TLS and SASL listeners "
-            "('java' is not on PATH): apt-get install openjdk-17-jre-headless",
-            pytrace=False,
-        )
+    needs_kafka("Tansu has no TLS or SASL listeners")
     pki = make_pki(tmp_path_factory.mktemp("pki"))
     kafka = session.start_with_retry(lambda: secured_kafka(pki))
     print(f"[secured kafka] ready in {kafka.started_in:.2f} s, listeners {kafka.listener_ports}")

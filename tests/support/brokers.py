@@ -57,6 +57,7 @@ __all__ = [
     "default_kind",
     "local_kind",
     "make_broker",
+    "needs_kafka",
     "select_broker",
 ]
 
@@ -468,6 +469,32 @@ def default_kind() -> str:
     has_java = shutil.which("java") is not None
     can_get_jars = is_complete(jars_dir()) or shutil.which("mvn") is not None
     return "kafka" if has_java and can_get_jars else "tansu"
+
+
+#: Set (as .ci/run does) to turn "needs Apache Kafka" skips into failures: CI has Java, so a
+#: test that needs Kafka must run there, never skip.
+ENV_REQUIRE_KAFKA = "SKYTALLY_TEST_REQUIRE_KAFKA"
+
+
+def needs_kafka(why: str, kind: str | None = None) -> None:
+    """Skip the calling test, with ``why``, unless Apache Kafka can run here.
+
+    Without Java the suite runs on the embedded Tansu broker; tests that need what only
+    Apache Kafka has (TLS and SASL listeners, data kept across a restart, correct end offsets
+    for table recovery) skip there, with the reason. With ``$SKYTALLY_TEST_REQUIRE_KAFKA`` set
+    they fail instead. ``kind``: the broker the test was given (default: the one this machine
+    can run); only ``tansu`` skips.
+    """
+    import pytest
+
+    kind = kind or default_kind()
+    if kind != "tansu":
+        return
+    where = "no java here, so the suite runs on Tansu" if default_kind() == "tansu" else "this run uses Tansu"
+    message = f"needs Apache Kafka ({where}): {why}"
+    if os.environ.get(ENV_REQUIRE_KAFKA):
+        pytest.fail(f"{message}; install Java 17+ (apt-get install openjdk-17-jre-headless)", pytrace=False)
+    pytest.skip(message)
 
 
 def make_broker(kind: str) -> KafkaKRaft | TansuBroker:

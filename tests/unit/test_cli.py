@@ -91,3 +91,11 @@ def test_bad_rules_file_names_the_line(tmp_path: Path) -> None:
     proc = skytally("worker", env={"SKYTALLY_RULES": str(rules)})
     assert 2 == proc.returncode
     assert f"{rules}:4" in proc.stderr
+
+
+def test_worker_help_needs_no_broker() -> None:
+    """`skytally worker --help` prints faust's worker options; it does not try to reach Kafka."""
+    proc = skytally("worker", "--help", env={"SKYTALLY_KAFKA_BOOTSTRAP": "127.0.0.1:1"})
+    assert 0 == proc.returncode, proc.stderr
+    assert "--web-port" in proc.stdout
+    assert "cannot reach Kafka" not in proc.stderr
