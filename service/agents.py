@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 from mode import Service
 
-from service import alert_flow, pipeline, web
+from service import alert_flow, flow, pipeline, web
 from service import app as app_module
 from service.aggregate import RegionUpdate
 from service.alerting.alertmanager import AlertmanagerClient
@@ -79,7 +79,25 @@ class Ingest(ReportIngestor):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(runtime.settings, runtime, **kwargs)
+        self.behind = downstream_waiting
         runtime.extra["ingest"] = self
+
+
+#: The statement and region stages' input topics.
+_downstream_topics = {runtime.settings.topic_interceptions, runtime.settings.topic_region_updates}
+
+
+def downstream_waiting() -> int | None:
+    """Messages this worker's statement and region stages have not committed yet (see
+    service.flow): their partitions' high-water marks minus faust's committed offsets."""
+    try:
+        assigned = app.consumer.assignment()
+    except Exception:  # noqa: BLE001 - consumer not started yet: nothing known
+        return None
+    committed = getattr(app.consumer, "_committed_offset", None) or {}  # faust keeps no public view
+    return flow.waiting(
+        (_highwater(tp), committed.get(tp)) for tp in assigned if tp.topic in _downstream_topics
+    )
 
 
 async def dead_letter_event(event: Any, stage: str, exc: Exception, value: Any = None) -> None:

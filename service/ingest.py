@@ -20,13 +20,14 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from mode import Service
 
-from service import pipeline
+from service import flow, pipeline
 from service.aggregate import routing_key
 from service.errors import InputError
 from service.kafka_admin import aiokafka_config
@@ -36,6 +37,10 @@ from service.partitioner import CachedPartitioner
 from service.settings import Settings
 
 log = structlog.get_logger("skytally.ingest")
+
+#: How long a poll waits while stage 1 is held (see service.flow): how soon it notices the
+#: later stages caught up.
+HELD_POLL_MS = 100
 
 #: Records per poll: large enough to amortise the round trip, small enough to commit often.
 MAX_RECORDS = 500
@@ -163,6 +168,10 @@ class ReportIngestor(Service):
         self.producer: Any = None
         self.clock = pipeline.SourceClock()
         self.pool: Any = new_pool(settings.extract_processes) if settings.extract_processes else None
+        #: Messages the later stages of this worker have waiting (see service.flow); set by the
+        #: worker, None: no flow control.
+        self.behind: Callable[[], int | None] | None = None
+        self.gate = flow.Gate(settings.ingest_max_ahead)
 
     async def on_start(self) -> None:
         """Join the ingest consumer group and start the loop."""
@@ -207,7 +216,10 @@ class ReportIngestor(Service):
         while not self.should_stop:
             unfinished: dict[Any, int] = {}  # partition -> first offset not known to be delivered
             try:
-                batches = await self.consumer.getmany(timeout_ms=500, max_records=MAX_RECORDS)
+                self._flow_control()
+                batches = await self.consumer.getmany(
+                    timeout_ms=HELD_POLL_MS if self.gate.held else 500, max_records=MAX_RECORDS
+                )
                 if not batches:
                     continue
                 unfinished = {tp: records[0].offset for tp, records in batches.items()}
@@ -226,6 +238,29 @@ class ReportIngestor(Service):
                 log.warning("ingest_kafka_error", error=repr(exc)[:300], redo_partitions=len(unfinished))
                 self._rewind(unfinished)
                 await asyncio.sleep(1.0)
+
+    def _flow_control(self) -> None:
+        """Pause reading while the later stages are far behind; resume when they caught up.
+
+        Paused partitions are still polled (nothing comes back), so the group membership stays
+        alive however long the hold lasts. Re-paused on every poll: a rebalance may have
+        assigned new partitions.
+        """
+        if self.behind is None:
+            return
+        lag = self.behind()
+        if self.gate.update(lag):
+            self.runtime.metrics.ingest_held.set(1 if self.gate.held else 0)
+            if self.gate.held:
+                log.info(
+                    "ingest_held", waiting=lag, limit=self.gate.limit,
+                    hint="this worker's statement and region stages are behind (SKYTALLY_INGEST_MAX_AHEAD)",
+                )
+            else:
+                log.info("ingest_resumed", waiting=lag, limit=self.gate.limit)
+                self.consumer.resume(*self.consumer.assignment())
+        if self.gate.held:
+            self.consumer.pause(*self.consumer.assignment())
 
     def _rewind(self, unfinished: dict[Any, int]) -> None:
         """Fetch unfinished batches again: the consumer's position is already past them.

@@ -132,6 +132,12 @@ class Metrics:
             buckets=EXTRACTION_BUCKETS,
             registry=registry,
         )
+        self.ingest_held = Gauge(
+            "skytally_ingest_held",
+            "1 while stage 1 has paused reading reports because this worker's statement and "
+            "region stages have more than SKYTALLY_INGEST_MAX_AHEAD messages waiting.",
+            registry=registry,
+        )
         self.last_report_timestamp = Gauge(
             "skytally_last_report_timestamp_seconds",
             "Unix time when the last report was consumed.",

@@ -123,6 +123,16 @@ class Settings(BaseSettings):
         ),
     )
 
+    ingest_max_ahead: int = Field(
+        default=5_000,
+        ge=0,
+        le=10_000_000,
+        description=(
+            "SKYTALLY_INGEST_MAX_AHEAD: stage 1 pauses reading reports while the worker's "
+            "statement and region stages have more than this many messages waiting in Kafka, "
+            "and resumes at half of it; 0: never pause"
+        ),
+    )
     gc_young_threshold: int = Field(
         default=50_000,
         ge=0,

@@ -1,0 +1,55 @@
+"""Flow control between stage 1 and the stages after it, in one worker.
+
+Stage 1 is cheap per report (decode and extract) and the statement and region stages are not;
+they share the worker's event loop. With a backlog in the reports topic, stage 1 alone used to
+read the whole of it first (a 1,000,000-report backfill: ~610 s in which the later stages got
+through ~4 %), so counts and alerts came out only after it was done, and stage 1 held the CPU
+they needed.
+
+Here stage 1 pauses its partitions while the later stages of the same worker have more than
+``limit`` messages waiting in Kafka (their input partitions' high-water marks minus the offsets
+they committed), and resumes when that falls to half the limit (hysteresis, so it does not
+flap on every poll). A lag that is not known (before the later stages' first fetch) never
+holds stage 1 back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+def waiting(partitions: Iterable[tuple[int | None, int | None]]) -> int | None:
+    """Messages waiting over ``(high_water, committed)`` pairs; None when no high-water mark is
+    known. A partition with nothing committed yet counts from offset 0: a new group has read
+    nothing (on a topic whose start was deleted by retention this over-counts until the
+    group's first commit, a few seconds)."""
+    total: int | None = None
+    for high, committed in partitions:
+        if high is None:
+            continue
+        total = (total or 0) + max(0, high - (committed or 0))
+    return total
+
+
+@dataclass
+class Gate:
+    """Whether stage 1 holds: over ``limit`` waiting it holds, at ``limit // 2`` or less it goes.
+
+    ``limit`` 0 turns flow control off.
+    """
+
+    limit: int
+    held: bool = False
+
+    def update(self, lag: int | None) -> bool:
+        """The new state for ``lag`` (None: unknown, which releases); True when it changed."""
+        if self.limit <= 0 or lag is None:
+            hold = False
+        elif self.held:
+            hold = lag > self.limit // 2
+        else:
+            hold = lag > self.limit
+        changed = hold != self.held
+        self.held = hold
+        return changed

@@ -1,0 +1,93 @@
+"""Flow control between stage 1 and the later stages (service.flow, ReportIngestor)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from service.flow import Gate, waiting
+from service.ingest import ReportIngestor
+from service.metrics import Metrics
+from service.settings import Settings
+
+
+def test_waiting_sums_the_partitions_with_a_known_high_water_mark() -> None:
+    assert waiting([(120, 100), (50, 50), (None, 3)]) == 20
+    assert waiting([(None, 3)]) is None  # nothing known: never a reason to hold
+    assert waiting([(7, None), (5, 2)]) == 10  # nothing committed yet: all of it waits
+    assert waiting([]) is None
+    assert waiting([(10, 12)]) == 0  # a stale high-water mark below the commit is not negative
+
+
+def test_gate_holds_over_the_limit_and_goes_at_half() -> None:
+    gate = Gate(1000)
+    states = []
+    for lag in (10, 999, 1000, 1001, 800, 501, 500, 700, 1000, 1200, None):
+        gate.update(lag)
+        states.append(gate.held)
+    #           10     999    1000   1001  800   501   500    700    1000   1200  unknown
+    assert states == [False, False, False, True, True, True, False, False, False, True, False]
+
+
+def test_gate_reports_changes_only() -> None:
+    gate = Gate(10)
+    assert [gate.update(lag) for lag in (20, 30, 4, 3)] == [True, False, True, False]
+
+
+def test_limit_zero_never_holds() -> None:
+    gate = Gate(0)
+    assert not gate.update(10**9)
+    assert not gate.held
+
+
+class FakeConsumer:
+    """The part of AIOKafkaConsumer flow control uses."""
+
+    def __init__(self, partitions: set[str]) -> None:
+        self.partitions = partitions
+        self.paused: set[str] = set()
+
+    def assignment(self) -> set[str]:
+        return set(self.partitions)
+
+    def pause(self, *tps: Any) -> None:
+        self.paused |= set(tps)
+
+    def resume(self, *tps: Any) -> None:
+        self.paused -= set(tps)
+
+
+def test_stage_1_pauses_while_the_later_stages_are_behind_and_resumes() -> None:
+    metrics = Metrics(CollectorRegistry())
+    ingestor = ReportIngestor(Settings(ingest_max_ahead=100), runtime=SimpleNamespace(metrics=metrics))
+    ingestor.consumer = consumer = FakeConsumer({"r0", "r1"})
+    lag = {"now": 50}
+    ingestor.behind = lambda: lag["now"]
+
+    def held() -> float:
+        return metrics.ingest_held._value.get()  # type: ignore[no-any-return]
+
+    ingestor._flow_control()
+    assert consumer.paused == set() and held() == 0
+
+    lag["now"] = 500
+    ingestor._flow_control()
+    assert consumer.paused == {"r0", "r1"} and held() == 1
+
+    consumer.partitions.add("r2")  # a rebalance assigns another partition while held
+    lag["now"] = 60
+    ingestor._flow_control()
+    assert consumer.paused == {"r0", "r1", "r2"}
+
+    lag["now"] = 40
+    ingestor._flow_control()
+    assert consumer.paused == set() and held() == 0
+
+
+def test_no_lag_function_means_no_flow_control() -> None:
+    ingestor = ReportIngestor(Settings(), runtime=SimpleNamespace(metrics=Metrics(CollectorRegistry())))
+    ingestor.consumer = consumer = FakeConsumer({"r0"})
+    ingestor._flow_control()
+    assert consumer.paused == set()
