@@ -79,7 +79,7 @@ class Ingest(ReportIngestor):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(runtime.settings, runtime, **kwargs)
-        self.behind = downstream_waiting
+        self.behind = partial(downstream_waiting, self.written)
         runtime.extra["ingest"] = self
 
 
@@ -87,16 +87,23 @@ class Ingest(ReportIngestor):
 _downstream_topics = {runtime.settings.topic_interceptions, runtime.settings.topic_region_updates}
 
 
-def downstream_waiting() -> int | None:
+def downstream_waiting(written: dict[tuple[str, int], int]) -> int | None:
     """Messages this worker's statement and region stages have not committed yet (see
-    service.flow): their partitions' high-water marks minus faust's committed offsets."""
+    service.flow): their partitions' high-water marks minus faust's committed offsets.
+
+    ``written``: how far stage 1 wrote into each interceptions partition. faust learns a
+    high-water mark only when it fetches, and it stops fetching while its buffers are full,
+    so its own figure can be far behind during a backlog.
+    """
     try:
         assigned = app.consumer.assignment()
     except Exception:  # noqa: BLE001 - consumer not started yet: nothing known
         return None
     committed = getattr(app.consumer, "_committed_offset", None) or {}  # faust keeps no public view
     return flow.waiting(
-        (_highwater(tp), committed.get(tp)) for tp in assigned if tp.topic in _downstream_topics
+        (flow.newest(_highwater(tp), written.get((tp.topic, tp.partition))), committed.get(tp))
+        for tp in assigned
+        if tp.topic in _downstream_topics
     )
 
 

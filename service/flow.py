@@ -32,6 +32,12 @@ def waiting(partitions: Iterable[tuple[int | None, int | None]]) -> int | None:
     return total
 
 
+def newest(*offsets: int | None) -> int | None:
+    """The largest of the known offsets (None when none is known)."""
+    known = [o for o in offsets if o is not None]
+    return max(known) if known else None
+
+
 @dataclass
 class Gate:
     """Whether stage 1 holds: over ``limit`` waiting it holds, at ``limit // 2`` or less it goes.

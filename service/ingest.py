@@ -172,6 +172,10 @@ class ReportIngestor(Service):
         #: worker, None: no flow control.
         self.behind: Callable[[], int | None] | None = None
         self.gate = flow.Gate(settings.ingest_max_ahead)
+        #: (topic, partition) -> the offset after the last record this stage wrote there: the
+        #: later stages' consumer learns high-water marks only when it fetches, which it stops
+        #: doing while its buffers are full, so flow control takes the larger of the two.
+        self.written: dict[tuple[str, int], int] = {}
 
     async def on_start(self) -> None:
         """Join the ingest consumer group and start the loop."""
@@ -226,7 +230,7 @@ class ReportIngestor(Service):
                 # Every partition's records are sent before waiting for delivery: one round trip
                 # per fetch instead of one per partition.
                 pending = [fut for records in batches.values() for fut in await self._process(records)]
-                await asyncio.gather(*pending)
+                self._note_written(await asyncio.gather(*pending))
                 try:
                     await self.consumer.commit({tp: recs[-1].offset + 1 for tp, recs in batches.items()})
                 except CommitFailedError as exc:  # rebalanced meanwhile: the new owner redoes it
@@ -238,6 +242,15 @@ class ReportIngestor(Service):
                 log.warning("ingest_kafka_error", error=repr(exc)[:300], redo_partitions=len(unfinished))
                 self._rewind(unfinished)
                 await asyncio.sleep(1.0)
+
+    def _note_written(self, delivered: list[Any]) -> None:
+        """Remember how far this stage wrote into each interceptions partition."""
+        topic = self.settings.topic_interceptions
+        written = self.written
+        for meta in delivered:
+            if meta.topic == topic:
+                key = (topic, meta.partition)
+                written[key] = max(written.get(key, 0), meta.offset + 1)
 
     def _flow_control(self) -> None:
         """Pause reading while the later stages are far behind; resume when they caught up.

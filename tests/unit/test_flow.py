@@ -7,7 +7,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from service.flow import Gate, waiting
+from service.flow import Gate, newest, waiting
 from service.ingest import ReportIngestor
 from service.metrics import Metrics
 from service.settings import Settings
@@ -91,3 +91,25 @@ def test_no_lag_function_means_no_flow_control() -> None:
     ingestor.consumer = consumer = FakeConsumer({"r0"})
     ingestor._flow_control()
     assert consumer.paused == set()
+
+
+def test_newest_takes_the_furthest_known_offset() -> None:
+    assert newest(None, 7) == 7
+    assert newest(12, 7) == 12
+    assert newest(None, None) is None
+
+
+def test_stage_1_remembers_how_far_it_wrote_into_each_interceptions_partition() -> None:
+    settings = Settings()
+    ingestor = ReportIngestor(settings, runtime=SimpleNamespace(metrics=Metrics(CollectorRegistry())))
+
+    def meta(topic: str, partition: int, offset: int) -> Any:
+        return SimpleNamespace(topic=topic, partition=partition, offset=offset)
+
+    ingestor._note_written([
+        meta(settings.topic_interceptions, 0, 41),
+        meta(settings.topic_interceptions, 0, 40),  # acks of one batch come in any order
+        meta(settings.topic_interceptions, 2, 5),
+        meta(settings.topic_dead_letter, 1, 99),  # dead letters are nobody's input
+    ])
+    assert ingestor.written == {(settings.topic_interceptions, 0): 42, (settings.topic_interceptions, 2): 6}
