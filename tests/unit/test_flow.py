@@ -8,7 +8,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from service.flow import Gate, newest, waiting
-from service.ingest import ReportIngestor
+from service.ingest import MAX_RECORDS, ReportIngestor
 from service.metrics import Metrics
 from service.settings import Settings
 
@@ -113,3 +113,42 @@ def test_stage_1_remembers_how_far_it_wrote_into_each_interceptions_partition() 
         meta(settings.topic_dead_letter, 1, 99),  # dead letters are nobody's input
     ])
     assert ingestor.written == {(settings.topic_interceptions, 0): 42, (settings.topic_interceptions, 2): 6}
+
+
+class BufferedConsumer:
+    """Fetched records per partition, handed out as aiokafka's getmany does: the first
+    partition's buffer is drained before the next one's."""
+
+    def __init__(self, buffers: dict[str, list[int]]) -> None:
+        self.buffers = buffers
+
+    def assignment(self) -> set[str]:
+        return set(self.buffers)
+
+    async def getmany(
+        self, *tps: str, timeout_ms: int = 0, max_records: int | None = None
+    ) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        room = max_records if max_records is not None else 10**9
+        for tp in tps or tuple(self.buffers):
+            taken, self.buffers[tp] = self.buffers[tp][:room], self.buffers[tp][room:]
+            if taken:
+                out[tp] = taken
+                room -= len(taken)
+            if room == 0:
+                break
+        return out
+
+
+async def test_stage_1_reads_an_even_share_from_every_partition_of_a_backlog() -> None:
+    ingestor = ReportIngestor(Settings(), runtime=SimpleNamespace(metrics=Metrics(CollectorRegistry())))
+    ingestor.consumer = BufferedConsumer(
+        {"r0": list(range(3000)), "r1": list(range(3000)), "r2": list(range(10)), "r3": []}
+    )
+    read = dict.fromkeys(("r0", "r1", "r2", "r3"), 0)
+    for _ in range(4):
+        for tp, records in (await ingestor._fetch(500)).items():
+            read[tp] += len(records)
+    share = MAX_RECORDS // 4
+    # Partitions with a backlog advance together; one with less is read whole; none starves.
+    assert read == {"r0": 4 * share, "r1": 4 * share, "r2": 10, "r3": 0}
