@@ -99,9 +99,15 @@ def downstream_waiting(written: dict[tuple[str, int], int]) -> int | None:
         assigned = app.consumer.assignment()
     except Exception:  # noqa: BLE001 - consumer not started yet: nothing known
         return None
-    committed = getattr(app.consumer, "_committed_offset", None) or {}  # faust keeps no public view
+    # faust keeps no public view of either; a partition it has committed nothing on yet counts
+    # from where it has read (nothing read either: not known, never a reason to hold).
+    committed = getattr(app.consumer, "_committed_offset", None) or {}
+    read = getattr(app.consumer, "_read_offset", None) or {}
     return flow.waiting(
-        (flow.newest(_highwater(tp), written.get((tp.topic, tp.partition))), committed.get(tp))
+        (
+            flow.newest(_highwater(tp), written.get((tp.topic, tp.partition))),
+            flow.newest(committed.get(tp), read.get(tp)),
+        )
         for tp in assigned
         if tp.topic in _downstream_topics
     )

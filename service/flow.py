@@ -20,15 +20,15 @@ from dataclasses import dataclass
 
 
 def waiting(partitions: Iterable[tuple[int | None, int | None]]) -> int | None:
-    """Messages waiting over ``(high_water, committed)`` pairs; None when no high-water mark is
-    known. A partition with nothing committed yet counts from offset 0: a new group has read
-    nothing (on a topic whose start was deleted by retention this over-counts until the
-    group's first commit, a few seconds)."""
+    """Messages waiting over ``(high_water, done)`` pairs, ``done`` the offset the stage has
+    got to; None when no pair is known. A partition with either unknown is left out: counting
+    it from offset 0 could hold stage 1 for ever on a partition whose start retention deleted
+    and that has nothing to process."""
     total: int | None = None
-    for high, committed in partitions:
-        if high is None:
+    for high, done in partitions:
+        if high is None or done is None:
             continue
-        total = (total or 0) + max(0, high - (committed or 0))
+        total = (total or 0) + max(0, high - done)
     return total
 
 

@@ -13,10 +13,9 @@ from service.metrics import Metrics
 from service.settings import Settings
 
 
-def test_waiting_sums_the_partitions_with_a_known_high_water_mark() -> None:
-    assert waiting([(120, 100), (50, 50), (None, 3)]) == 20
-    assert waiting([(None, 3)]) is None  # nothing known: never a reason to hold
-    assert waiting([(7, None), (5, 2)]) == 10  # nothing committed yet: all of it waits
+def test_waiting_sums_the_partitions_known_at_both_ends() -> None:
+    assert waiting([(120, 100), (50, 50), (None, 3), (7, None)]) == 20
+    assert waiting([(None, 3), (7, None)]) is None  # nothing known: never a reason to hold
     assert waiting([]) is None
     assert waiting([(10, 12)]) == 0  # a stale high-water mark below the commit is not negative
 
@@ -152,3 +151,33 @@ async def test_stage_1_reads_an_even_share_from_every_partition_of_a_backlog() -
     share = MAX_RECORDS // 4
     # Partitions with a backlog advance together; one with less is read whole; none starves.
     assert read == {"r0": 4 * share, "r1": 4 * share, "r2": 10, "r3": 0}
+
+
+def test_the_worker_counts_what_its_later_stages_have_waiting(monkeypatch: Any) -> None:
+    """downstream_waiting over faust's consumer: committed offsets, else read offsets; stage 1's
+    own writes when faust's high-water mark is behind; partitions known at neither end left out."""
+    from faust.types import TP
+
+    from service import agents
+
+    settings = agents.runtime.settings
+    i0, i1, i2 = (TP(settings.topic_interceptions, p) for p in range(3))
+    u0, reports = TP(settings.topic_region_updates, 0), TP(settings.topic_reports, 0)
+    highwater = {i0: 150, i1: 60, i2: 5_000, u0: 9, reports: 10**6}
+
+    class FakeFaustConsumer:
+        def __init__(self) -> None:
+            self._committed_offset = {i0: 100, u0: 7}  # i1: nothing committed yet, read to 40
+            self._read_offset = {i1: 40}  # i2: nothing at all (retention deleted its start)
+
+        def assignment(self) -> set[Any]:
+            return {i0, i1, i2, u0, reports}
+
+        def highwater(self, tp: Any) -> int:
+            return highwater[tp]
+
+    fake = FakeFaustConsumer()
+    monkeypatch.setattr(type(agents.app), "consumer", property(lambda self: fake))
+    # faust's consumer saw interceptions 0 up to 150, but stage 1 wrote up to 400 there; i2 must
+    # not count (it would hold stage 1 for ever); the reports topic is stage 1's own input
+    assert agents.downstream_waiting({i0: 400}) == (400 - 100) + (60 - 40) + (9 - 7)
