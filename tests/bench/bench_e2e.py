@@ -16,6 +16,8 @@ every round then reads that same topic:
 (a) ``raw``: a group-less aiokafka consumer reading every message (ceiling 1);
 (b) ``trivial``: a faust worker whose agent does ``json.loads`` and one table increment
     (``tests/bench/trivial_app.py``; ceiling 2), timed on its table's changelog records;
+    run with 1 worker and with each count in ``--workers``, so ``trivial x2 / x1`` shows what
+    two faust workers next to the broker can gain on this machine at all;
 (c) ``skytally xN``: N real ``skytally worker`` processes in one consumer group (fresh
     group and output topics per run), timed from the first extraction result on the
     interceptions topic to the last window count the region stage published once the
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import math
 import time
 from collections import defaultdict
@@ -107,9 +110,19 @@ async def raw_consume(bootstrap: str, topic: str, expect: int) -> float:
 
 
 async def trivial_run(
-    bootstrap: str, topic: str, expect: int, cleanup: Cleanup, run: int, broker_pid: int | None
+    bootstrap: str,
+    topic: str,
+    expect: int,
+    cleanup: Cleanup,
+    run: int,
+    broker_pid: int | None,
+    workers: int = 1,
 ) -> dict[str, float]:
-    """(b) one trivial faust worker on ``topic``; rate from its changelog records."""
+    """(b) ``workers`` trivial faust workers in one group on ``topic``; rate from their changelog records.
+
+    With two, it is this machine's own scaling ceiling for two faust workers next to the
+    broker: what ``skytally x2 / x1`` can be compared with.
+    """
     app_id = unique("bench-trivial")
     changelog = f"{app_id}-per-source-changelog"
     await create_topics(bootstrap, [changelog])
@@ -119,24 +132,32 @@ async def trivial_run(
         "BENCH_IN": topic,
         "BENCH_DATADIR": str(cleanup.tmp / app_id),
     }
-    log = cleanup.tmp / f"trivial-{run}.log"
-    proc = start_worker("tests.bench.trivial_app", env, log, loglevel="warn", cwd=cleanup.tmp)
-    stop = lambda: stop_process(proc, 20)  # noqa: E731
-    cleanup.add("trivial faust worker", stop)
+    procs = []
+    for i in range(workers):
+        log = cleanup.tmp / f"trivial{workers}-{run}-{i}.log"
+        worker_env = {**env, "BENCH_DATADIR": f"{env['BENCH_DATADIR']}-{i}"}
+        proc = start_worker("tests.bench.trivial_app", worker_env, log, loglevel="warn", cwd=cleanup.tmp)
+        stop = functools.partial(stop_process, proc, 20)
+        cleanup.add(f"trivial faust worker {i}", stop)
+        procs.append((proc, log, stop))
     try:
         progress, cores = await follow(
             bootstrap,
             [changelog],
             expect,
             lambda _t, r: (r.partition, r.offset),
-            label="trivial faust",
+            label=f"trivial faust x{workers}",
             timeout=60 + expect / 100,
-            pids={"worker": lambda: [proc.pid], "broker": lambda: [broker_pid] if broker_pid else []},
-            check=ensure_alive(lambda: [(proc, log)]),
+            pids={
+                "worker": lambda: [p.pid for p, _, _ in procs],
+                "broker": lambda: [broker_pid] if broker_pid else [],
+            },
+            check=ensure_alive(lambda: [(p, log) for p, log, _ in procs]),
         )
     finally:
-        stop()
-        cleanup.remove(stop)
+        for _, _, stop in procs:
+            stop()
+            cleanup.remove(stop)
     await delete_topics(bootstrap, [changelog])
     return {"rate": progress.rate(), "cores": cores["worker"], "broker_cpu": cores["broker"]}
 
@@ -271,6 +292,9 @@ def print_table(results: dict[str, list[dict[str, float]]], args: argparse.Names
         scale = two / one
         ok = "PASS" if scale >= TARGET_SCALE else "FAIL"
         print(f"  skytally x2 / x1 >= {TARGET_SCALE}x          {scale:>8.2f}x    {ok}")
+    triv2 = med.get("trivial faust x2")
+    if triv and triv2 is not None:
+        print(f"  (this machine's ceiling: trivial faust x2 / x1 = {triv2 / triv:.2f}x)")
 
 
 async def run(args: argparse.Namespace, cleanup: Cleanup) -> None:
@@ -292,6 +316,8 @@ async def run(args: argparse.Namespace, cleanup: Cleanup) -> None:
     rate = await produce_all(bootstrap, topic, payloads)
     print(f"  produced {len(payloads):,} messages (mean {mean:,.0f} B) to {topic} at {rate:,.0f}/s")
     workers = [int(w) for w in args.workers.split(",") if w.strip()]
+    # the trivial agent runs with as many workers as skytally does: its x2 / x1 is the machine's
+    trivial_workers = sorted({1, *workers})
     results: dict[str, list[dict[str, float]]] = defaultdict(list)
     for n in range(1, args.runs + 1):
         print(f"\n--- round {n}/{args.runs} (load {machine_info()['load (1/5/15 min)']}) ---")
@@ -300,9 +326,11 @@ async def run(args: argparse.Namespace, cleanup: Cleanup) -> None:
             print(f"    raw aiokafka consumer: {r:,.0f}/s")
             results["raw aiokafka"].append({"rate": r})
         if "trivial" in args.skip_not:
-            t = await trivial_run(bootstrap, topic, len(payloads), cleanup, n, broker_pid)
-            print(f"    trivial faust agent: {t['rate']:,.0f}/s, {t['cores']:.2f} cores")
-            results["trivial faust"].append(t)
+            for w in trivial_workers:
+                t = await trivial_run(bootstrap, topic, len(payloads), cleanup, n, broker_pid, workers=w)
+                name = "trivial faust" if w == 1 else f"trivial faust x{w}"
+                print(f"    {name}: {t['rate']:,.0f}/s, {t['cores']:.2f} cores")
+                results[name].append(t)
         for w in workers:
             s = await skytally_run(bootstrap, topic, len(payloads), w, cleanup, n, broker_pid)
             print(f"    skytally x{w}: {s['rate']:,.0f}/s")
