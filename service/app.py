@@ -57,6 +57,7 @@ def create_app(settings: Settings) -> faust.App:
         datadir=str(settings.data_dir),
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
+        table_standby_replicas=settings.standby_replicas,
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=settings.heartbeat_interval_s,
         producer_acks=-1,  # never 0: Tansu loses messages with acks=0 (BROKERS.md)

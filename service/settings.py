@@ -41,6 +41,16 @@ class Settings(BaseSettings):
     heartbeat_interval_s: float = Field(default=1.0, gt=0, description="SKYTALLY_HEARTBEAT_INTERVAL_S")
     partitions: int = Field(default=4, ge=1, description="SKYTALLY_PARTITIONS: topic partitions")
     replication_factor: int = Field(default=1, ge=1, description="SKYTALLY_REPLICATION_FACTOR")
+    standby_replicas: int = Field(
+        default=1,
+        ge=0,
+        le=10,
+        description=(
+            "SKYTALLY_STANDBY_REPLICAS: standby copies of each table partition other workers keep "
+            "(faust's table_standby_replicas); 0 saves every worker reading the others' changelogs, "
+            "at the price of a full changelog recovery when a worker takes a partition over"
+        ),
+    )
 
     # --- Topics ------------------------------------------------------------------------------
     topic_reports: str = Field(default="skytally.reports", description="SKYTALLY_TOPIC_REPORTS")

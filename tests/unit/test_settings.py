@@ -44,3 +44,20 @@ def test_bad_value_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SKYTALLY_WEB_PORT", "70000")
     with pytest.raises(ValidationError, match="web_port"):
         Settings()
+
+
+@pytest.mark.parametrize("replicas", [0, 2])
+def test_standby_replicas_reach_the_faust_app(monkeypatch: pytest.MonkeyPatch, replicas: int) -> None:
+    """SKYTALLY_STANDBY_REPLICAS becomes the App's table_standby_replicas (no connection made)."""
+    from service.app import create_app
+
+    monkeypatch.setenv("SKYTALLY_STANDBY_REPLICAS", str(replicas))
+    app = create_app(Settings())
+    assert replicas == app.conf.table_standby_replicas
+
+
+def test_negative_standby_replicas_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A negative standby count is a configuration error naming the variable."""
+    monkeypatch.setenv("SKYTALLY_STANDBY_REPLICAS", "-1")
+    with pytest.raises(ValidationError, match="standby_replicas"):
+        Settings()
