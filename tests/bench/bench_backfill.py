@@ -1,8 +1,9 @@
 """Backfill: one real skytally worker works through a large generated backlog; time and peak memory.
 
-Run from the repository root (1,000,000 reports: 86 minutes on 2 cores, session 7: stage 1
-reads the backlog in ~10 minutes, the statement and region stages then sustain ~300
-reports/s; ``--reports 150000`` for about 15 minutes)::
+Run from the repository root (1,000,000 reports: 86 minutes on 2 cores in session 7, 126
+minutes in session 9 on a machine running at half speed; flow control keeps stage 1 at most
+``SKYTALLY_INGEST_MAX_AHEAD`` messages ahead of the statement and region stages, so all three
+move together; ``--reports 150000`` for about 7-15 minutes)::
 
     .venv/bin/python -m tests.bench.bench_backfill --broker kafka --reports 1000000
 
