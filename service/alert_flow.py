@@ -80,6 +80,10 @@ def on_count(
 
     ``closing_line``: windows of this partition that end before it are closed (stream time
     minus grace); a state kept for an open alert is indexed under the hour its window closes.
+    A window already behind the line (a statement from a reports partition slower than the
+    one that moved the line; not late by its own partition's time, so counted and evaluated)
+    is closed at once: its alerts resolve in the same step, as the line may never move again
+    (a quiet feed), and an alert of a closed window must not stay firing.
     """
     key = f"{count.window}|{count.window_start.isoformat()}|{count.code}"
     stored = alerts.get(key) or {}
@@ -91,7 +95,9 @@ def on_count(
         return events
     if state != stored.get("engine") or events:
         alerts[key] = _stored_state(count, state, events, stored, partition)
-        if state is not None:
+        if state is not None and closing_line is not None and count.window_end < closing_line:
+            events = [*events, *_close(alerts, runtime, [key], closing_line, now)]
+        elif state is not None:
             _index_for_closing(alerts, key, count.window_end, partition, closing_line)
     return events
 
