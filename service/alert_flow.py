@@ -90,6 +90,8 @@ def on_count(
     wc = _window_count(count, evidence)
     rules = rules_of(runtime)
     history = _history(alerts, runtime, rules, wc)
+    if stored.get("closed"):
+        return []  # closed, its alerts resolved: a later statement corrects the count, raises nothing
     state, events = evaluate(rules, stored.get("engine"), wc, now, history=history)
     if state is None and not stored:
         return events
@@ -277,6 +279,7 @@ def _close(
             **stored,
             "engine": state,
             "last": closing[-1].model_dump(mode="json") if closing else stored["last"],
+            "closed": True,  # its alerts never fire again (see on_count)
         }
     return events
 

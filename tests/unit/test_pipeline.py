@@ -426,6 +426,19 @@ def test_an_alert_stored_after_its_closing_line_resolves_at_once(
     assert [] == still_active  # the /api/alerts view and the active-alerts gauge read these
 
 
+def test_a_closed_windows_alert_does_not_fire_again(tables: dict[str, Any], runtime: Any) -> None:
+    """Once a window closed with its alert resolved, more statements for it (not late on their
+    own reports partition) correct its count but raise no new alert: each alert fires once."""
+    run(tables, runtime, result("a", {"RU-KRS": 1}, end=END + timedelta(hours=30), read_at=(0, END)))
+    first = run(tables, runtime, result("b", {"RU-ROS": 8}, end=END, read_at=(1, END)))
+    rostov_1h = [e.status for e in first.alerts if (e.code, e.window) == ("RU-ROS", "1h")]
+    assert ["firing", "resolved"] == rostov_1h
+    # another outlet's figure for the same statement: merged to the larger count, 30
+    more = run(tables, runtime, result("c", {"RU-ROS": 30}, end=END, read_at=(2, END), source="other"))
+    assert 30 == latest_counts(more)[("1h", "RU-ROS")]
+    assert [] == [a for a in more.alerts if (a.code, a.window) == ("RU-ROS", "1h")]
+
+
 def test_an_open_window_alert_still_waits_for_its_window_to_close(
     tables: dict[str, Any], runtime: Any
 ) -> None:
