@@ -13,7 +13,10 @@ revisions, late reports; their natural size, a few hundred bytes) as fast as the
 them, generated in chunks so the producer's memory stays flat. Every ``--every`` seconds it
 prints progress: produced, consumed by stage 1, the statement and region stages' lag
 (faust's end minus committed offsets), the worker's RSS. Done when every report was consumed
-and the downstream stages have no lag. Prints the elapsed time, reports/s and the peak RSS.
+and the downstream stages have no lag. Prints the elapsed time, reports/s and the peak RSS,
+then reads the alerts topic and tallies the alert ids: fired once, fired again after
+resolving (each alert should fire once), escalations (warning to critical) and still firing
+at the end (windows still open at the stream's last event time).
 Ctrl-C stops the worker and the broker and removes temp files.
 """
 
@@ -26,7 +29,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from service.synthetic import generate
 from tests.bench._common import Cleanup, cleanup_on_exit, cpu_seconds, print_machine, rss_kib
@@ -121,6 +124,61 @@ async def run(args: argparse.Namespace, cleanup: Cleanup) -> None:
         f"state keys at the end: {setup.worker.metric('skytally_table_keys', {'table': 'statements'}):,.0f} "
         f"statements, {setup.worker.metric('skytally_table_keys', {'table': 'region-buckets'}):,.0f} buckets"
     )
+    print("  reading the alerts topic ...", flush=True)
+    tally = alert_tally(await read_alerts(setup))
+    print("  alerts: " + ", ".join(f"{k} {v:,}" for k, v in tally.items()))
+
+
+def alert_tally(events: list[dict[str, Any]]) -> dict[str, int]:
+    """How often each alert id fired: each alert should fire once and resolve once.
+
+    A firing event at a new severity (warning to critical) is an escalation, not a second
+    firing; re-notifications of a still-firing alert ("(still firing)") are not counted.
+    """
+    fired: dict[str, int] = {}
+    again: set[str] = set()  # fired again after it had resolved
+    last: dict[str, dict[str, Any]] = {}
+    escalations = 0
+    for event in events:
+        alert_id = event["alert_id"]
+        before = last.get(alert_id)
+        last[alert_id] = event
+        if event["status"] == "resolved" or str(event.get("summary", "")).endswith("(still firing)"):
+            continue
+        if before is not None and before["status"] != "resolved":
+            escalations += before.get("severity") != event.get("severity")
+            continue
+        fired[alert_id] = fired.get(alert_id, 0) + 1
+        if before is not None:
+            again.add(alert_id)
+    return {
+        "alert ids": len(last),
+        "fired once": sum(1 for n in fired.values() if n == 1),
+        "fired again after resolving": len(again),
+        "escalations": escalations,
+        "firing at the end": sum(1 for e in last.values() if e["status"] != "resolved"),
+    }
+
+
+async def read_alerts(setup: Setup) -> list[dict[str, Any]]:
+    """Every event on the worker's alerts topic, in order per partition."""
+    consumer = AIOKafkaConsumer(
+        setup.topic("alerts"), bootstrap_servers=setup.bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(list(consumer.assignment()))
+        events: list[dict[str, Any]] = []
+        done: set[TopicPartition] = {tp for tp, end in ends.items() if end == 0}
+        while len(done) < len(ends):
+            batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            for tp, records in batches.items():
+                events += [json.loads(r.value) for r in records if r.value is not None]
+                if records and records[-1].offset + 1 >= ends[tp]:
+                    done.add(tp)
+        return events
+    finally:
+        await consumer.stop()
 
 
 def main() -> None:
