@@ -47,21 +47,12 @@ def rules_of(runtime: Any) -> RuleSet:
 
 
 def closing_key(partition: int, hour: datetime) -> str:
-    """The index of a partition's alert states whose window closes at ``hour`` (or, when they
-    were stored after their closing line had passed, at the next hour the line crosses)."""
+    """The index of a partition's alert states whose window closes at ``hour`` (its end)."""
     return f"~closing|{partition}|{hour.isoformat()}"
 
 
-def _ceil_hour(t: datetime) -> datetime:
-    floor = t.replace(minute=0, second=0, microsecond=0)
-    return floor if floor == t else floor + timedelta(hours=1)
-
-
-def _index_for_closing(
-    alerts: MutableMapping[str, Any], key: str, end: datetime, partition: int, closing_line: datetime | None
-) -> None:
-    hour = end if closing_line is None or end >= closing_line else _ceil_hour(closing_line)
-    index_key = closing_key(partition, hour)
+def _index_for_closing(alerts: MutableMapping[str, Any], key: str, end: datetime, partition: int) -> None:
+    index_key = closing_key(partition, end)
     index = alerts.get(index_key) or {"keys": []}
     if key not in index["keys"]:
         alerts[index_key] = {"keys": [*index["keys"], key]}
@@ -100,7 +91,7 @@ def on_count(
         if state is not None and closing_line is not None and count.window_end < closing_line:
             events = [*events, *_close(alerts, runtime, [key], closing_line, now)]
         elif state is not None:
-            _index_for_closing(alerts, key, count.window_end, partition, closing_line)
+            _index_for_closing(alerts, key, count.window_end, partition)
     return events
 
 
